@@ -1,0 +1,51 @@
+# The two commands that matter are `make run` and `make test`; both set everything up first.
+PYTHON ?= python3.11
+VENV   := .venv
+BIN    := $(VENV)/bin
+FERRETDB_VERSION := v1.24.2
+
+.PHONY: setup run test bench clean system-deps python-deps db-server web-deps
+
+setup: system-deps python-deps db-server web-deps
+
+# Debian packages the tests need (redis-server, chromium); installs them when missing and we are root.
+system-deps:
+	@bash scripts/system-deps.sh
+
+python-deps: $(VENV)/.installed
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@
+
+# The local MongoDB-protocol server: mongod when on PATH, else FerretDB built once into .bin/.
+db-server:
+	@if command -v mongod >/dev/null 2>&1; then \
+		echo "using mongod from PATH"; \
+	elif [ -x .bin/ferretdb ]; then \
+		true; \
+	elif command -v go >/dev/null 2>&1; then \
+		echo "building FerretDB $(FERRETDB_VERSION) into .bin/ (once, about a minute)"; \
+		bash scripts/build-ferretdb.sh $(FERRETDB_VERSION) .bin/ferretdb; \
+	else \
+		echo "Need a MongoDB-protocol server: put mongod on PATH, or install Go (https://go.dev/dl/) so FerretDB can be built, or set MONGODB_URI." >&2; \
+		exit 1; \
+	fi
+
+web-deps: node_modules/.installed
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+run: setup
+	SEED_DEMO=$${SEED_DEMO:-1} $(BIN)/python -m server
+
+test: setup
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+bench: setup
+	$(BIN)/python -m bench
+
+clean:
+	rm -rf $(VENV) .bin node_modules var test-artifacts

@@ -1,0 +1,267 @@
+"""Flags and alerts: from a detector match or a peer report to the right counselors.
+
+Routing (PROTOCOL.md "Alert routing"): a new flag goes at once to every connected
+on-call counselor assigned to the flag's cohort; if none is connected and on call, to
+every connected on-call counselor (break glass); and always to connected staff.
+Flags are stored before any alert leaves, so an alert that finds nobody is not lost:
+open flags are delivered again when a counselor connects or goes on call, and the
+escalator (server/escalation.py) widens the audience of unacknowledged high flags.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from bson import ObjectId
+
+import moderation.policy as policy
+from moderation import Detection, crisis_resources
+from server import events
+from server.audit import record
+from server.clock import utcnow
+from server.context import AppContext
+from server.errors import Forbidden, NotFound
+from server.models import Flag, Message, Principal, Room
+from server.payloads import flag_payload
+from server.registry import Connection
+from server.store.audit import Origin
+
+log = logging.getLogger(__name__)
+
+
+def assess(ctx: AppContext, text: str, room: Room) -> tuple[Detection | None, policy.Decision]:
+    """Scan a message and decide its fate; a detector failure holds it and raises a flag."""
+    hold_policy = room.crisis_hold or ctx.config.crisis_hold
+    try:
+        detection = ctx.detector.scan(text)
+    except Exception:
+        log.exception("detector failed on a message in room %s; holding it for a counselor", room.id)
+        return None, policy.fail_safe()
+    decision = policy.decide(
+        detection.severity, hold_policy=hold_policy, resources_for_medium=ctx.config.crisis_resources_for_medium
+    )
+    return detection, decision
+
+
+async def store_detector_flag(
+    ctx: AppContext, message_doc: dict[str, Any], room: Room, author: Principal, detection: Detection | None
+) -> Flag:
+    return await ctx.stores.flags.insert(
+        {
+            "message_id": message_doc["_id"],
+            "room_id": room.id,
+            "cohort_id": room.cohort_id,
+            "cohort_name": room.cohort_name,
+            "author_id": author.user_id,
+            "author_name": author.display_name,
+            "author_role": author.role,
+            "client_id": message_doc["client_id"],
+            "text": message_doc["text"],
+            "severity": detection.severity if detection and detection.severity else "high",
+            "categories": list(detection.categories) if detection else [],
+            "matches": [
+                {"term": m.term, "category": m.category, "start": m.start, "end": m.end} for m in detection.matches
+            ]
+            if detection
+            else [],
+            "source": "detector",
+            "reported_by": None,
+            "reason": None if detection else "detector_error",
+            "status": "open",
+            "escalation_level": 0,
+            "break_glass": False,
+            "created_at": message_doc["created_at"],
+            "lexicon_version": detection.lexicon_version if detection else None,
+        }
+    )
+
+
+async def deliver_new_flag(ctx: AppContext, flag_id: ObjectId, *, send_resources: bool, message: Message) -> None:
+    """Alert counselors and show the author crisis resources. Never raises: the flag is
+    stored, and the escalator and reconnect delivery are the safety net."""
+    try:
+        if send_resources and message.author_role == "patient":
+            await send_crisis_resources(ctx, message)
+        flag = await ctx.stores.flags.get(flag_id)
+        if flag is not None:
+            await route_new_flag(ctx, flag)
+    except Exception:
+        log.exception("delivering flag %s failed; the escalator will retry", flag_id)
+
+
+async def send_crisis_resources(ctx: AppContext, message: Message) -> None:
+    language = "en"
+    for conn in ctx.registry.of_user(message.author_id):
+        language = conn.principal.language
+        break
+    else:
+        author = await ctx.stores.users.get(message.author_id)
+        language = author.language if author else "en"
+    text, resources = crisis_resources(language, ctx.config.clinic_oncall_phone)
+    await ctx.notifier.to_user(
+        message.author_id,
+        events.CRISIS_RESOURCES,
+        {"message_id": str(message.id), "text": text, "resources": resources},
+    )
+
+
+async def route_new_flag(ctx: AppContext, flag: Flag) -> None:
+    if ctx.registry.oncall_for_cohort(flag.cohort_id):
+        rooms = [events.oncall_room(flag.cohort_id), events.STAFF]
+    else:
+        rooms = [events.ONCALL, events.STAFF]
+        if ctx.registry.oncall_any():
+            await ctx.stores.flags.open_glass(flag.id)
+            flag = await ctx.stores.flags.get(flag.id) or flag
+    await ctx.notifier.alert(events.ALERT_NEW, flag, rooms)
+
+
+def viewer_rooms(flag: Flag) -> list[str]:
+    """Everyone connected who may see this flag (for alert:updated)."""
+    rooms = [events.cohort_counselors(flag.cohort_id), events.STAFF]
+    if flag.break_glass:
+        rooms.append(events.COUNSELORS)
+    return rooms
+
+
+async def access_flag(ctx: AppContext, principal: Principal, flag_id: ObjectId, origin: Origin) -> Flag:
+    """A flag the principal may act on; a break-glass access is audited as such."""
+    if not principal.is_moderator:
+        raise Forbidden("Only counselors and staff can see flags.")
+    flag = await ctx.stores.flags.get(flag_id)
+    if flag is None:
+        raise NotFound("That flag does not exist.")
+    if principal.can_see_cohort(flag.cohort_id):
+        return flag
+    if principal.role == "counselor" and flag.break_glass:
+        await record(ctx, "flag.break_glass", principal, ("flag", flag.id), origin, cohort_id=str(flag.cohort_id))
+        return flag
+    raise Forbidden("That flag belongs to another cohort.")
+
+
+async def acknowledge(ctx: AppContext, principal: Principal, flag_id: ObjectId, origin: Origin) -> Flag:
+    flag = await access_flag(ctx, principal, flag_id, origin)
+    if flag.status != "open":
+        return flag  # acknowledging twice is harmless; the first acknowledgement stands
+    updated = await ctx.stores.flags.transition(
+        flag.id,
+        {"status": "open"},
+        {
+            "status": "acknowledged",
+            "acknowledged_by": {"id": principal.user_id, "name": principal.display_name, "role": principal.role},
+            "acknowledged_at": utcnow(),
+        },
+    )
+    if updated is None:
+        return await ctx.stores.flags.get(flag.id) or flag
+    await record(ctx, "flag.ack", principal, ("flag", flag.id), origin)
+    await ctx.notifier.alert(events.ALERT_UPDATED, updated, viewer_rooms(updated))
+    return updated
+
+
+async def resolve(
+    ctx: AppContext, principal: Principal, flag_id: ObjectId, outcome: str, note: str | None, origin: Origin
+) -> Flag:
+    flag = await access_flag(ctx, principal, flag_id, origin)
+    now = utcnow()
+    changes: dict[str, Any] = {
+        "status": "resolved",
+        "resolved_by": {"id": principal.user_id, "name": principal.display_name, "role": principal.role},
+        "resolved_at": now,
+        "resolution": {"outcome": outcome, "note": note},
+    }
+    if flag.acknowledged_at is None:
+        changes["acknowledged_by"] = changes["resolved_by"]
+        changes["acknowledged_at"] = now
+    updated = await ctx.stores.flags.transition(flag.id, {"status": {"$ne": "resolved"}}, changes)
+    if updated is None:
+        return await ctx.stores.flags.get(flag.id) or flag
+    await record(ctx, "flag.resolve", principal, ("flag", flag.id), origin, outcome=outcome)
+    await ctx.notifier.alert(events.ALERT_UPDATED, updated, viewer_rooms(updated))
+    return updated
+
+
+async def report_message(
+    ctx: AppContext, principal: Principal, message: Message, room: Room, reason: str | None, origin: Origin
+) -> Flag:
+    """A peer's report becomes a `source: report` flag (one per reporter and message)."""
+    for existing in await ctx.stores.flags.for_message(message.id):
+        if existing.source == "report" and existing.reported_by_id == principal.user_id:
+            return existing
+    flag = await ctx.stores.flags.insert(
+        {
+            "message_id": message.id,
+            "room_id": room.id,
+            "cohort_id": room.cohort_id,
+            "cohort_name": room.cohort_name,
+            "author_id": message.author_id,
+            "author_name": message.author_name,
+            "author_role": message.author_role,
+            "text": message.text,
+            "severity": message.severity or "medium",
+            "categories": list(message.categories),
+            "matches": [],
+            "source": "report",
+            "reported_by": {"id": principal.user_id, "name": principal.display_name, "role": principal.role},
+            "reason": reason,
+            "status": "open",
+            "escalation_level": 0,
+            "break_glass": False,
+            "created_at": utcnow(),
+        }
+    )
+    await ctx.stores.messages.add_flag(message.id, flag.id, flag.severity)
+    await record(ctx, "message.report", principal, ("message", message.id), origin, flag_id=str(flag.id))
+    try:
+        await route_new_flag(ctx, flag)
+    except Exception:
+        log.exception("routing reported flag %s failed", flag.id)
+    return flag
+
+
+async def set_oncall(ctx: AppContext, conn: Connection, on: bool) -> bool:
+    principal = conn.principal
+    if principal.role != "counselor":
+        raise Forbidden("Only counselors go on call.")
+    await ctx.stores.users.set_oncall(principal.user_id, on)
+    await record(ctx, "oncall.on" if on else "oncall.off", principal, ("user", principal.user_id), conn.origin)
+    await ctx.control.publish("oncall", user_id=str(principal.user_id), on=on)
+    if on:
+        await deliver_open_flags(ctx, conn)
+    return on
+
+
+async def apply_oncall(ctx: AppContext, user_id: ObjectId, on: bool) -> None:
+    """Control command: put every local socket of the user on or off call."""
+    for conn in ctx.registry.of_user(user_id):
+        await join_alert_rooms(ctx, conn, oncall=on)
+
+
+async def join_alert_rooms(ctx: AppContext, conn: Connection, *, oncall: bool) -> None:
+    principal = conn.principal
+    conn.oncall = oncall and principal.role == "counselor"
+    if principal.role == "staff":
+        await ctx.sio.enter_room(conn.sid, events.STAFF)
+        return
+    if principal.role != "counselor":
+        return
+    await ctx.sio.enter_room(conn.sid, events.COUNSELORS)
+    for cohort_id in principal.cohort_ids:
+        await ctx.sio.enter_room(conn.sid, events.cohort_counselors(cohort_id))
+    oncall_rooms = [events.ONCALL, *(events.oncall_room(c) for c in principal.cohort_ids)]
+    for name in oncall_rooms:
+        if conn.oncall:
+            await ctx.sio.enter_room(conn.sid, name)
+        else:
+            await ctx.sio.leave_room(conn.sid, name)
+
+
+async def deliver_open_flags(ctx: AppContext, conn: Connection) -> None:
+    """Open flags raised while nobody was there arrive when a counselor is on call (or staff connects)."""
+    principal = conn.principal
+    if principal.role == "counselor" and not conn.oncall:
+        return
+    cohorts = None if principal.is_staff else principal.cohort_ids
+    for flag in reversed(await ctx.stores.flags.open_for_cohorts(cohorts)):
+        await ctx.notifier.to_sid(conn.sid, events.ALERT_NEW, flag_payload(flag))

@@ -1,0 +1,101 @@
+"""What every HTTP handler needs: the app context, the caller, the body, the origin."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from aiohttp import web
+from bson import ObjectId
+
+from server.auth import authenticate, parse_object_id
+from server.context import AppContext
+from server.errors import Forbidden, Invalid, NotFound, TooLarge, Unauthorized
+from server.keys import CONTEXT
+from server.models import Principal
+from server.store.audit import Origin
+
+
+def context(request: web.Request) -> AppContext:
+    return request.app[CONTEXT]
+
+
+def origin(request: web.Request) -> Origin:
+    agent = request.headers.get("User-Agent", "")[:300] or None
+    return Origin(ip=request.remote, user_agent=agent)
+
+
+def bearer_token(request: web.Request) -> str | None:
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    return token.strip() if scheme.lower() == "bearer" and token.strip() else None
+
+
+async def principal(request: web.Request) -> Principal:
+    token = bearer_token(request)
+    if token is None:
+        raise Unauthorized()
+    found, _ = await authenticate(context(request).config, context(request).stores, token)
+    return found
+
+
+async def staff(request: web.Request) -> Principal:
+    caller = await principal(request)
+    if not caller.is_staff:
+        raise Forbidden("Only staff can do that.")
+    return caller
+
+
+async def moderator(request: web.Request) -> Principal:
+    caller = await principal(request)
+    if not caller.is_moderator:
+        raise Forbidden("Only counselors and staff can do that.")
+    return caller
+
+
+async def body(request: web.Request) -> dict[str, Any]:
+    try:
+        raw = await request.read()
+    except web.HTTPRequestEntityTooLarge:
+        raise TooLarge("The request body is too large.") from None
+    try:
+        data = json.loads(raw or b"{}")
+    except (ValueError, UnicodeDecodeError):
+        raise Invalid("The body must be JSON.") from None
+    if not isinstance(data, dict):
+        raise Invalid("The body must be a JSON object.")
+    return data
+
+
+def path_id(request: web.Request, name: str) -> ObjectId:
+    try:
+        return parse_object_id(request.match_info[name])
+    except Invalid:
+        raise NotFound("Not found.") from None
+
+
+def query_int(request: web.Request, name: str, default: int, low: int, high: int) -> int:
+    raw = request.query.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise Invalid(f"'{name}' must be a whole number.") from None
+    if not low <= value <= high:
+        raise Invalid(f"'{name}' must be between {low} and {high}.")
+    return value
+
+
+def query_id(request: web.Request, name: str) -> ObjectId | None:
+    raw = request.query.get(name)
+    if raw is None or raw == "":
+        return None
+    try:
+        return parse_object_id(raw)
+    except Invalid:
+        raise Invalid(f"'{name}' is not a valid id.") from None
+
+
+def json_response(data: Any, status: int = 200) -> web.Response:
+    return web.json_response(data, status=status)

@@ -1,0 +1,93 @@
+"""The app factory: wiring only (database, stores, Socket.IO, routes, background tasks)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import socketio
+from aiohttp import web
+
+from moderation import Detector, load_lexicon
+from server import sessions
+from server.api import admin_routes, audit_routes, auth_routes, flag_routes, health_routes, room_routes, static_routes
+from server.api.middleware import errors, security_headers
+from server.config import Config
+from server.context import AppContext
+from server.control import ControlBus
+from server.devdb import LocalDatabase
+from server.keys import CONTEXT
+from server.seed import bootstrap_staff, seed_demo
+from server.sockets import ChatServer, setup_socket_handlers
+from server.store import Stores
+from server.store.client import make_client
+from server.store.indexes import ensure_indexes
+
+log = logging.getLogger(__name__)
+MAX_HTTP_BODY = 256 * 1024
+
+
+def make_sio(config: Config) -> ChatServer:
+    manager = socketio.AsyncRedisManager(config.redis_url) if config.redis_url else None
+    return ChatServer(
+        async_mode="aiohttp",
+        client_manager=manager,
+        # One client's events run in order (SECURITY.md W6): sends are stored and
+        # broadcast in the order they were sent.
+        async_handlers=False,
+        cors_allowed_origins=list(config.cors_origins) or None,  # None: the server's own origin
+        max_http_buffer_size=config.max_socket_payload_bytes,
+        namespaces=["/"],
+        logger=False,
+        engineio_logger=False,
+    )
+
+
+def create_app(config: Config) -> web.Application:
+    app = web.Application(middlewares=[security_headers, errors], client_max_size=MAX_HTTP_BODY)
+    sio = make_sio(config)
+    sio.attach(app)
+
+    async def lifecycle(app: web.Application) -> AsyncIterator[None]:
+        local: LocalDatabase | None = None
+        uri = config.mongodb_uri
+        if uri is None:
+            local = LocalDatabase(Path(config.data_dir).absolute() / "db")
+            uri = await local.start()
+        client = make_client(uri, config.db_timeout_ms)
+        control = ControlBus(config.redis_url)
+        try:
+            db = client[config.mongodb_db]
+            await ensure_indexes(db)
+            stores = Stores.open(db)
+            if config.bootstrap_staff_username and config.bootstrap_staff_password:
+                await bootstrap_staff(stores, config.bootstrap_staff_username, config.bootstrap_staff_password)
+            if config.seed_demo:
+                await seed_demo(stores)
+            detector = Detector(load_lexicon(config.lexicon_override_path))
+            ctx = AppContext(config=config, stores=stores, sio=sio, control=control, detector=detector)
+            app[CONTEXT] = ctx
+            sessions.register(ctx)
+            setup_socket_handlers(sio, ctx)
+            await control.start()
+            tasks = start_background_tasks(ctx)
+            yield
+            for task in tasks:
+                task.cancel()
+        finally:
+            await control.stop()
+            await client.close()
+            if local is not None:
+                local.stop()
+
+    app.cleanup_ctx.append(lifecycle)
+    for module in (auth_routes, admin_routes, room_routes, flag_routes, audit_routes, health_routes, static_routes):
+        module.setup(app)
+    return app
+
+
+def start_background_tasks(ctx: AppContext) -> list[object]:
+    from server import background
+
+    return background.start(ctx)

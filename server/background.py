@@ -1,0 +1,19 @@
+"""Background jobs of a server process: alert escalation and retention."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from server.context import AppContext
+
+log = logging.getLogger(__name__)
+
+
+def start(ctx: AppContext) -> list[asyncio.Task[None]]:
+    from server import escalation, retention
+
+    return [
+        asyncio.create_task(escalation.run(ctx), name="escalation"),
+        asyncio.create_task(retention.run(ctx), name="retention"),
+    ]

@@ -1,0 +1,182 @@
+"""Configuration, read from the environment once (12-factor).
+
+Every variable the server understands is read here and nowhere else; the README's
+configuration table mirrors `Config.from_env`. A missing or invalid value raises
+`ConfigError` naming the variable, so a misconfigured deployment stops at start-up
+instead of misbehaving later.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+MIN_SECRET_LENGTH = 32
+DEMO_SECRET_MARKERS = ("change-me", "changeme", "secret", "development", "demo")
+
+
+class ConfigError(ValueError):
+    """A configuration value is missing or invalid; the message names the variable."""
+
+
+@dataclass(frozen=True)
+class Config:
+    app_env: str = "development"
+    host: str = "127.0.0.1"
+    port: int = 8080
+    mongodb_uri: str | None = None
+    mongodb_db: str = "iopchat"
+    data_dir: Path = Path("./var")
+    jwt_secret: str = field(default_factory=lambda: secrets.token_urlsafe(48), repr=False)
+    jwt_public_key: str | None = field(default=None, repr=False)
+    jwt_algorithm: str = "HS256"
+    jwt_issuer: str = "iopchat"
+    jwt_audience: str = "iopchat"
+    token_ttl_seconds: int = 43200
+    bootstrap_staff_username: str | None = None
+    bootstrap_staff_password: str | None = field(default=None, repr=False)
+    seed_demo: bool = False
+    cors_origins: tuple[str, ...] = ()
+    redis_url: str | None = field(default=None, repr=False)
+    escalate_after_seconds: float = 120.0
+    alert_webhook_url: str | None = None
+    crisis_hold: str = "hold"
+    crisis_resources_for_medium: bool = False
+    clinic_oncall_phone: str | None = None
+    log_level: str = "INFO"
+    lexicon_override_path: str | None = None
+    retention_days: int | None = None
+    metrics_public: bool = True
+    db_timeout_ms: int = 5000
+    max_socket_payload_bytes: int = 64 * 1024
+
+    @property
+    def production(self) -> bool:
+        return self.app_env == "production"
+
+    @property
+    def issues_tokens(self) -> bool:
+        """Whether this server signs its own tokens (HS256) or only verifies an IdP's."""
+        return self.jwt_public_key is None
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> Config:
+        """Build and validate a Config from an environment mapping (usually os.environ)."""
+        reader = _Reader(env)
+        app_env = reader.choice("APP_ENV", ("development", "production"), "development")
+        secret = reader.str("JWT_SECRET")
+        public_key = reader.str("JWT_PUBLIC_KEY")
+        algorithm = reader.str("JWT_ALGORITHM") or ("HS256" if public_key is None else "RS256")
+        config = cls(
+            app_env=app_env,
+            host=reader.str("HOST") or "127.0.0.1",
+            port=reader.int("PORT", 8080, 0, 65535),
+            mongodb_uri=reader.str("MONGODB_URI"),
+            mongodb_db=reader.str("MONGODB_DB") or "iopchat",
+            data_dir=Path(reader.str("DATA_DIR") or "./var"),
+            jwt_secret=secret or secrets.token_urlsafe(48),
+            jwt_public_key=public_key,
+            jwt_algorithm=algorithm,
+            jwt_issuer=reader.str("JWT_ISSUER") or "iopchat",
+            jwt_audience=reader.str("JWT_AUDIENCE") or "iopchat",
+            token_ttl_seconds=reader.int("TOKEN_TTL_SECONDS", 43200, 60, 7 * 86400),
+            bootstrap_staff_username=reader.str("BOOTSTRAP_STAFF_USERNAME"),
+            bootstrap_staff_password=reader.str("BOOTSTRAP_STAFF_PASSWORD"),
+            seed_demo=reader.flag("SEED_DEMO"),
+            cors_origins=tuple(o.strip() for o in (reader.str("CORS_ORIGINS") or "").split(",") if o.strip()),
+            redis_url=reader.str("REDIS_URL"),
+            escalate_after_seconds=reader.float("ESCALATE_AFTER_SECONDS", 120.0, 0.1, 86400.0),
+            alert_webhook_url=reader.str("ALERT_WEBHOOK_URL"),
+            crisis_hold=reader.choice("CRISIS_HOLD", ("hold", "show"), "hold"),
+            crisis_resources_for_medium=reader.flag("CRISIS_RESOURCES_FOR_MEDIUM"),
+            clinic_oncall_phone=reader.str("CLINIC_ONCALL_PHONE"),
+            log_level=reader.choice("LOG_LEVEL", ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"), "INFO"),
+            lexicon_override_path=reader.str("LEXICON_OVERRIDE_PATH"),
+            retention_days=reader.optional_int("RETENTION_DAYS", 1, 36500),
+            metrics_public=reader.flag("METRICS_PUBLIC", default=app_env != "production"),
+            db_timeout_ms=reader.int("DB_TIMEOUT_MS", 5000, 100, 60000),
+        )
+        config.check_production(secret_given=secret is not None)
+        if algorithm not in ("HS256", "RS256", "ES256"):
+            raise ConfigError(f"JWT_ALGORITHM={algorithm!r} is not one of HS256, RS256, ES256")
+        if public_key is None and algorithm != "HS256":
+            raise ConfigError(f"JWT_ALGORITHM={algorithm} needs JWT_PUBLIC_KEY")
+        if public_key is not None and algorithm == "HS256":
+            raise ConfigError("JWT_PUBLIC_KEY needs JWT_ALGORITHM=RS256 or ES256 (never mix HS and RS/ES)")
+        return config
+
+    def check_production(self, *, secret_given: bool) -> None:
+        """Refuse the configurations that are only safe on a developer's machine."""
+        if not self.production:
+            return
+        if self.issues_tokens:
+            if not secret_given:
+                raise ConfigError("APP_ENV=production needs JWT_SECRET (a random string of 32+ characters)")
+            if len(self.jwt_secret) < MIN_SECRET_LENGTH:
+                raise ConfigError(f"JWT_SECRET is too short for production: use {MIN_SECRET_LENGTH}+ random characters")
+            if any(marker in self.jwt_secret.lower() for marker in DEMO_SECRET_MARKERS):
+                raise ConfigError("JWT_SECRET looks like a placeholder; generate a random one for production")
+        if self.seed_demo:
+            raise ConfigError("SEED_DEMO=1 is refused in production: demo accounts have published passwords")
+        if not self.mongodb_uri:
+            raise ConfigError("APP_ENV=production needs MONGODB_URI (a MongoDB replica set)")
+
+
+class _Reader:
+    def __init__(self, env: Mapping[str, str]) -> None:
+        self._env = env
+
+    def str(self, key: str) -> str | None:
+        value = self._env.get(key)
+        if value is None or value.strip() == "":
+            return None
+        return value.strip()
+
+    def int(self, key: str, default: int, low: int, high: int) -> int:
+        raw = self.str(key)
+        if raw is None:
+            return default
+        try:
+            value = int(raw)
+        except ValueError:
+            raise ConfigError(f"{key}={raw!r} is not a whole number") from None
+        if not low <= value <= high:
+            raise ConfigError(f"{key}={value} is outside {low}..{high}")
+        return value
+
+    def optional_int(self, key: str, low: int, high: int) -> int | None:
+        if self.str(key) is None:
+            return None
+        return self.int(key, 0, low, high)
+
+    def float(self, key: str, default: float, low: float, high: float) -> float:
+        raw = self.str(key)
+        if raw is None:
+            return default
+        try:
+            value = float(raw)
+        except ValueError:
+            raise ConfigError(f"{key}={raw!r} is not a number") from None
+        if not low <= value <= high:
+            raise ConfigError(f"{key}={value} is outside {low}..{high}")
+        return value
+
+    def flag(self, key: str, default: bool = False) -> bool:
+        raw = self.str(key)
+        if raw is None:
+            return default
+        if raw.lower() in ("1", "true", "yes", "on"):
+            return True
+        if raw.lower() in ("0", "false", "no", "off"):
+            return False
+        raise ConfigError(f"{key}={raw!r} should be 1 or 0")
+
+    def choice(self, key: str, choices: tuple[str, ...], default: str) -> str:
+        raw = self.str(key)
+        if raw is None:
+            return default
+        if raw not in choices:
+            raise ConfigError(f"{key}={raw!r} should be one of {', '.join(choices)}")
+        return raw

@@ -1,0 +1,47 @@
+"""AppContext: the long-lived collaborators of one server process, built in app.py.
+
+Use cases receive it instead of reaching for globals, so tests can build one with a
+real database and call them without a socket.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import socketio
+
+from moderation import Detector
+from server.caches import SendPathCaches
+from server.config import Config
+from server.control import ControlBus
+from server.notify import Notifier
+from server.ratelimit import SlidingWindow, TokenBucket
+from server.registry import Registry
+from server.store import Stores
+
+SEND_RATE_PER_SECOND = 5
+SEND_BURST = 10
+LOGIN_FAILURES_PER_USERNAME = 5
+LOGIN_FAILURES_PER_ADDRESS = 50
+LOGIN_WINDOW_SECONDS = 300
+
+
+@dataclass
+class AppContext:
+    config: Config
+    stores: Stores
+    sio: socketio.AsyncServer
+    control: ControlBus
+    detector: Detector
+    registry: Registry = field(default_factory=Registry)
+    send_limiter: TokenBucket = field(default_factory=lambda: TokenBucket(SEND_RATE_PER_SECOND, SEND_BURST))
+    login_by_username: SlidingWindow = field(
+        default_factory=lambda: SlidingWindow(LOGIN_FAILURES_PER_USERNAME, LOGIN_WINDOW_SECONDS)
+    )
+    login_by_address: SlidingWindow = field(
+        default_factory=lambda: SlidingWindow(LOGIN_FAILURES_PER_ADDRESS, LOGIN_WINDOW_SECONDS)
+    )
+
+    def __post_init__(self) -> None:
+        self.notifier = Notifier(self.sio)
+        self.caches = SendPathCaches(self.stores)

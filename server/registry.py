@@ -1,0 +1,73 @@
+"""This process's live connections: who is behind each socket and what it joined.
+
+Socket.IO rooms carry the fan-out (and cross processes through Redis); this registry
+answers the questions rooms cannot: who is online in a chat room, which sockets belong
+to a user or a token, whether anyone on call is connected for a cohort.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from bson import ObjectId
+
+from server.models import Principal
+from server.store.audit import Origin
+
+
+@dataclass
+class Connection:
+    sid: str
+    principal: Principal
+    origin: Origin
+    oncall: bool = False
+    rooms: set[ObjectId] = field(default_factory=set)
+
+
+class Registry:
+    def __init__(self) -> None:
+        self._by_sid: dict[str, Connection] = {}
+
+    def add(self, connection: Connection) -> None:
+        self._by_sid[connection.sid] = connection
+
+    def remove(self, sid: str) -> Connection | None:
+        return self._by_sid.pop(sid, None)
+
+    def get(self, sid: str) -> Connection | None:
+        return self._by_sid.get(sid)
+
+    def __len__(self) -> int:
+        return len(self._by_sid)
+
+    def all(self) -> list[Connection]:
+        return list(self._by_sid.values())
+
+    def of_user(self, user_id: ObjectId) -> list[Connection]:
+        return [c for c in self._by_sid.values() if c.principal.user_id == user_id]
+
+    def of_token(self, jti: str) -> list[Connection]:
+        return [c for c in self._by_sid.values() if c.principal.jti == jti]
+
+    def in_room(self, room_id: ObjectId) -> list[Connection]:
+        return [c for c in self._by_sid.values() if room_id in c.rooms]
+
+    def online_in_room(self, room_id: ObjectId) -> list[Principal]:
+        """One entry per user (a user may have several tabs open)."""
+        seen: dict[ObjectId, Principal] = {}
+        for connection in self.in_room(room_id):
+            seen.setdefault(connection.principal.user_id, connection.principal)
+        return list(seen.values())
+
+    def user_in_room(self, user_id: ObjectId, room_id: ObjectId, except_sid: str | None = None) -> bool:
+        return any(c.sid != except_sid and room_id in c.rooms for c in self.of_user(user_id))
+
+    def oncall_for_cohort(self, cohort_id: ObjectId) -> list[Connection]:
+        return [
+            c
+            for c in self._by_sid.values()
+            if c.oncall and c.principal.role == "counselor" and cohort_id in c.principal.cohort_ids
+        ]
+
+    def oncall_any(self) -> list[Connection]:
+        return [c for c in self._by_sid.values() if c.oncall and c.principal.role == "counselor"]

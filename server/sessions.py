@@ -1,0 +1,90 @@
+"""Applying account and membership changes to live sockets, in every process.
+
+Use cases publish a control command (server/control.py); each process runs the handler
+below against its own connections. This is how logout, deactivation, removal from a
+cohort and kicks take effect at once, not at the next reconnect.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bson import ObjectId
+
+from server import alerts, chat, events
+from server.context import AppContext
+from server.registry import Connection
+
+
+async def end_sessions(ctx: AppContext, command: dict[str, Any]) -> None:
+    """Command: end the sockets of a user (deactivation) or of one token (logout)."""
+    if command.get("jti"):
+        targets = ctx.registry.of_token(command["jti"])
+    else:
+        targets = ctx.registry.of_user(ObjectId(command["user_id"]))
+    for conn in targets:
+        await ctx.notifier.to_sid(conn.sid, events.SESSION_ENDED, {"reason": command["reason"]})
+        await ctx.sio.disconnect(conn.sid)
+
+
+async def membership_changed(ctx: AppContext, command: dict[str, Any]) -> None:
+    """Command: a user joined or left a cohort (as member or assigned counselor)."""
+    user_id, cohort_id = ObjectId(command["user_id"]), ObjectId(command["cohort_id"])
+    for conn in ctx.registry.of_user(user_id):
+        principal = conn.principal
+        cohorts = set(principal.cohort_ids)
+        if command["present"]:
+            cohorts.add(cohort_id)
+        else:
+            cohorts.discard(cohort_id)
+        conn.principal = type(principal)(**{**principal.__dict__, "cohort_ids": frozenset(cohorts)})
+        if not command["present"]:
+            await _remove_from_cohort_rooms(ctx, conn, cohort_id)
+        await alerts.join_alert_rooms(ctx, conn, oncall=conn.oncall)
+        if not command["present"] and principal.role == "counselor":
+            for name in (events.cohort_counselors(cohort_id), events.oncall_room(cohort_id)):
+                await ctx.sio.leave_room(conn.sid, name)
+
+
+async def _remove_from_cohort_rooms(ctx: AppContext, conn: Connection, cohort_id: ObjectId) -> None:
+    for room_id in list(conn.rooms):
+        room = await ctx.caches.rooms.get(room_id)
+        if room is not None and room.cohort_id == cohort_id:
+            await chat.leave_room(ctx, conn, room_id)
+            await ctx.notifier.to_sid(
+                conn.sid, events.ROOM_REMOVED, {"room_id": str(room_id), "reason": "removed_from_cohort"}
+            )
+
+
+async def kick(ctx: AppContext, command: dict[str, Any]) -> None:
+    """Command: take a user's sockets out of one room (they may rejoin)."""
+    user_id, room_id = ObjectId(command["user_id"]), ObjectId(command["room_id"])
+    for conn in ctx.registry.of_user(user_id):
+        if room_id in conn.rooms:
+            await chat.leave_room(ctx, conn, room_id)
+        await ctx.notifier.to_sid(conn.sid, events.ROOM_REMOVED, {"room_id": str(room_id), "reason": command["reason"]})
+
+
+async def room_changed(ctx: AppContext, command: dict[str, Any]) -> None:
+    ctx.caches.rooms.invalidate(ObjectId(command["room_id"]))
+
+
+async def mute_changed(ctx: AppContext, command: dict[str, Any]) -> None:
+    ctx.caches.mutes.invalidate((ObjectId(command["room_id"]), ObjectId(command["user_id"])))
+
+
+async def oncall(ctx: AppContext, command: dict[str, Any]) -> None:
+    await alerts.apply_oncall(ctx, ObjectId(command["user_id"]), command["on"])
+
+
+def register(ctx: AppContext) -> None:
+    handlers = {
+        "end_sessions": end_sessions,
+        "membership": membership_changed,
+        "kick": kick,
+        "room_changed": room_changed,
+        "mute_changed": mute_changed,
+        "oncall": oncall,
+    }
+    for kind, fn in handlers.items():
+        ctx.control.on(kind, lambda command, fn=fn: fn(ctx, command))

@@ -1,0 +1,246 @@
+"""Socket.IO wiring: connect/disconnect, and one thin handler per client event.
+
+Each handler parses the payload (schemas.py), calls a use case and returns the ack.
+`ChatServer` closes two gaps python-socketio leaves to applications (SECURITY.md):
+reserved event names sent as ordinary events (W5) are refused and the client is
+disconnected, and a handler learns whether the client asked for an ack, so that errors
+of ack-less events come back as an `error` event (PROTOCOL.md "Conventions").
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import socketio
+from pymongo.errors import ConnectionFailure, PyMongoError
+
+from server import alerts, chat, events, schemas
+from server.auth import authenticate
+from server.clock import iso, utcnow
+from server.context import AppContext
+from server.errors import ChatError, Internal, TokenExpired, Unauthorized, Unavailable
+from server.payloads import message_payload, user_public
+from server.registry import Connection
+from server.store.audit import Origin
+
+log = logging.getLogger(__name__)
+_ack_requested: contextvars.ContextVar[bool] = contextvars.ContextVar("ack_requested", default=True)
+_background: set[asyncio.Task[Any]] = set()  # keep references so tasks are not garbage-collected
+
+EventFn = Callable[[AppContext, Connection, Any], Awaitable[dict[str, Any]]]
+
+
+class ChatServer(socketio.AsyncServer):
+    async def _handle_event(self, eio_sid: str, namespace: str | None, id: int | None, data: list[Any]) -> None:
+        if not data or not isinstance(data[0], str) or data[0] in events.RESERVED:
+            sid = self.manager.sid_from_eio_sid(eio_sid, namespace or "/")
+            log.warning("security: reserved or malformed event name from sid %s; disconnecting", sid)
+            await self.eio.disconnect(eio_sid)
+            return
+        token = _ack_requested.set(id is not None)
+        try:
+            await super()._handle_event(eio_sid, namespace, id, data)
+        finally:
+            _ack_requested.reset(token)
+
+
+def spawn(coro: Awaitable[Any]) -> None:
+    task = asyncio.ensure_future(coro)
+    _background.add(task)
+    task.add_done_callback(_background.discard)
+
+
+def origin_of(environ: dict[str, Any]) -> Origin:
+    request = environ.get("aiohttp.request")
+    ip = request.remote if request is not None else environ.get("REMOTE_ADDR")
+    return Origin(ip=ip, user_agent=(environ.get("HTTP_USER_AGENT") or "")[:300] or None)
+
+
+def setup_socket_handlers(sio: ChatServer, ctx: AppContext) -> None:
+    async def connect(sid: str, environ: dict[str, Any], auth: Any = None) -> bool:
+        if environ is not sio.get_environ(sid):  # a forged "connect" event (W5)
+            raise socketio.exceptions.ConnectionRefusedError({"code": "unauthorized", "message": "Refused."})
+        token = auth.get("token") if isinstance(auth, dict) else None
+        try:
+            principal, user = await authenticate(ctx.config, ctx.stores, token)
+        except (Unauthorized, TokenExpired, Unavailable) as exc:
+            _close_engineio_later(sio, sid)
+            raise socketio.exceptions.ConnectionRefusedError(exc.to_dict()) from None
+        except PyMongoError:
+            _close_engineio_later(sio, sid)
+            raise socketio.exceptions.ConnectionRefusedError(Unavailable().to_dict()) from None
+        conn = Connection(sid=sid, principal=principal, origin=origin_of(environ))
+        ctx.registry.add(conn)
+        await sio.enter_room(sid, events.user_room(principal.user_id))
+        await sio.enter_room(sid, events.token_room(principal.jti))
+        await alerts.join_alert_rooms(ctx, conn, oncall=user.oncall)
+        spawn(_after_connect(ctx, conn))
+        return True
+
+    async def disconnect(sid: str, reason: Any = None) -> None:
+        conn = ctx.registry.remove(sid)
+        if conn is None:
+            return
+        for room_id in list(conn.rooms):
+            try:
+                await chat.leave_room(ctx, conn, room_id)
+            except Exception:
+                log.exception("presence update failed for sid %s", sid)
+
+    sio.on("connect", connect)
+    sio.on("disconnect", disconnect)
+
+    def on(name: str, fn: EventFn) -> None:
+        async def handler(sid: str, data: Any = None, *extra: Any) -> dict[str, Any]:
+            return await _dispatch(sio, ctx, name, fn, sid, data)
+
+        sio.on(name, handler)
+
+    for name, fn in EVENT_HANDLERS.items():
+        on(name, fn)
+
+    async def unknown(event: str, sid: str, *args: Any) -> dict[str, Any]:
+        return await _dispatch(sio, ctx, event, _unknown_event, sid, None)
+
+    sio.on("*", unknown)
+
+
+async def _after_connect(ctx: AppContext, conn: Connection) -> None:
+    """Send `session`, then any open alerts this user should see."""
+    principal = conn.principal
+    try:
+        cohorts = None if principal.is_staff else principal.cohort_ids
+        rooms = await ctx.stores.rooms.for_cohorts(cohorts)
+        room_views = [await chat.room_view(ctx, room, principal) for room in rooms]
+        await ctx.notifier.to_sid(
+            conn.sid,
+            events.SESSION,
+            {
+                "user": user_public(principal.user_id, principal.display_name, principal.role),
+                "rooms": room_views,
+                "oncall": conn.oncall,
+                "server_time": iso(utcnow()),
+            },
+        )
+        await alerts.deliver_open_flags(ctx, conn)
+    except Exception:
+        log.exception("session set-up failed for sid %s", conn.sid)
+
+
+def _close_engineio_later(sio: socketio.AsyncServer, sid: str) -> None:
+    """A refused CONNECT leaves the Engine.IO session open (SECURITY.md W4): close it
+    once the refusal has been flushed, so one session cannot try token after token."""
+    eio_sid = sio.manager.eio_sid_from_sid(sid, "/")
+
+    async def close() -> None:
+        await asyncio.sleep(0.5)
+        if eio_sid is not None:
+            await sio.eio.disconnect(eio_sid)
+
+    spawn(close())
+
+
+async def _dispatch(
+    sio: socketio.AsyncServer, ctx: AppContext, name: str, fn: EventFn, sid: str, data: Any
+) -> dict[str, Any]:
+    ack_requested = _ack_requested.get()
+    conn = ctx.registry.get(sid)
+    try:
+        if conn is None:
+            raise Unauthorized()
+        if conn.principal.token_exp <= utcnow():
+            spawn(end_connection(ctx, conn, "token_expired"))
+            raise TokenExpired()
+        result = await fn(ctx, conn, data)
+        return {"ok": True, **result}
+    except ChatError as exc:
+        ack = exc.to_ack()
+    except (ConnectionFailure, PyMongoError) as exc:
+        if isinstance(exc, ConnectionFailure) or getattr(exc, "timeout", False):
+            log.warning("event %s from sid %s: storage unavailable (%s)", name, sid, type(exc).__name__)
+            ack = Unavailable().to_ack()
+        else:
+            log.exception("event %s from sid %s failed in storage", name, sid)
+            ack = Internal().to_ack()
+    except Exception:
+        user_id = conn.principal.user_id if conn else None
+        log.exception("event %s from sid %s (user %s) failed", name, sid, user_id)
+        ack = Internal().to_ack()
+    if not ack_requested:
+        await sio.emit(events.ERROR, {"event": name, "error": ack["error"]}, to=sid)
+    return ack
+
+
+async def end_connection(ctx: AppContext, conn: Connection, reason: str) -> None:
+    await ctx.notifier.to_sid(conn.sid, events.SESSION_ENDED, {"reason": reason})
+    await ctx.sio.disconnect(conn.sid)
+
+
+# ---- handlers: parse, call the use case, shape the ack --------------------------------
+
+
+async def _unknown_event(ctx: AppContext, conn: Connection, data: Any) -> dict[str, Any]:
+    from server.errors import Invalid
+
+    raise Invalid("Unknown event.")
+
+
+async def on_join(ctx: AppContext, conn: Connection, data: Any) -> dict[str, Any]:
+    return await chat.join_room(ctx, conn, schemas.parse_room_ref(data).room_id)
+
+
+async def on_leave(ctx: AppContext, conn: Connection, data: Any) -> dict[str, Any]:
+    await chat.leave_room(ctx, conn, schemas.parse_room_ref(data).room_id)
+    return {}
+
+
+async def on_send(ctx: AppContext, conn: Connection, data: Any) -> dict[str, Any]:
+    message = await chat.send_message(ctx, conn, schemas.parse_send_message(data))
+    return {"message": message_payload(message, moderator=conn.principal.is_moderator)}
+
+
+async def on_history(ctx: AppContext, conn: Connection, data: Any) -> dict[str, Any]:
+    return await chat.history(ctx, conn.principal, schemas.parse_history(data))
+
+
+async def on_typing(ctx: AppContext, conn: Connection, data: Any) -> dict[str, Any]:
+    cmd = schemas.parse_typing(data)
+    await chat.typing(ctx, conn, cmd.room_id, cmd.typing)
+    return {}
+
+
+async def on_oncall(ctx: AppContext, conn: Connection, data: Any) -> dict[str, Any]:
+    return {"oncall": await alerts.set_oncall(ctx, conn, schemas.parse_oncall(data).on)}
+
+
+async def on_flag_ack(ctx: AppContext, conn: Connection, data: Any) -> dict[str, Any]:
+    flag = await alerts.acknowledge(ctx, conn.principal, schemas.parse_flag_ref(data).flag_id, conn.origin)
+    return {"flag": _flag(flag)}
+
+
+async def on_flag_resolve(ctx: AppContext, conn: Connection, data: Any) -> dict[str, Any]:
+    cmd = schemas.parse_flag_resolve(data)
+    flag = await alerts.resolve(ctx, conn.principal, cmd.flag_id, cmd.outcome, cmd.note, conn.origin)
+    return {"flag": _flag(flag)}
+
+
+def _flag(flag: Any) -> dict[str, Any]:
+    from server.payloads import flag_payload
+
+    return flag_payload(flag)
+
+
+EVENT_HANDLERS: dict[str, EventFn] = {
+    events.ROOM_JOIN: on_join,
+    events.ROOM_LEAVE: on_leave,
+    events.MESSAGE_SEND: on_send,
+    events.MESSAGE_HISTORY: on_history,
+    events.TYPING: on_typing,
+    events.ONCALL_SET: on_oncall,
+    events.FLAG_ACK: on_flag_ack,
+    events.FLAG_RESOLVE: on_flag_resolve,
+}

@@ -1,0 +1,106 @@
+"""flags: detector hits and peer reports, the review queue, and escalation claims.
+
+`severity_rank` (high=3, medium=2, low=1) is stored beside `severity` so the queue can
+sort "high first, then newest" on one top-level index (FerretDB indexes top-level keys
+only). Escalation is claimed with one conditional update per level, so that with
+several server processes exactly one of them escalates a flag to each level.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from bson import ObjectId
+from pymongo import ReturnDocument
+from pymongo.asynchronous.database import AsyncDatabase
+
+from server.models import Flag
+
+SEVERITY_RANK = {"high": 3, "medium": 2, "low": 1}
+
+
+class FlagStore:
+    def __init__(self, db: AsyncDatabase) -> None:
+        self._flags = db["flags"]
+
+    async def insert(self, doc: dict[str, Any]) -> Flag:
+        doc = {"_id": ObjectId(), "severity_rank": SEVERITY_RANK[doc["severity"]], **doc}
+        await self._flags.insert_one(doc)
+        return Flag.from_doc(doc)
+
+    async def get(self, flag_id: ObjectId) -> Flag | None:
+        doc = await self._flags.find_one({"_id": flag_id})
+        return Flag.from_doc(doc) if doc else None
+
+    async def for_message(self, message_id: ObjectId) -> list[Flag]:
+        return [Flag.from_doc(doc) async for doc in self._flags.find({"message_id": message_id})]
+
+    async def open_for_cohorts(self, cohort_ids: frozenset[ObjectId] | None, limit: int = 100) -> list[Flag]:
+        query: dict[str, Any] = {"status": "open"}
+        if cohort_ids is not None:
+            query["cohort_id"] = {"$in": list(cohort_ids)}
+        cursor = self._flags.find(query).sort([("severity_rank", -1), ("_id", -1)]).limit(limit)
+        return [Flag.from_doc(doc) async for doc in cursor]
+
+    async def transition(self, flag_id: ObjectId, expect: dict[str, Any], changes: dict[str, Any]) -> Flag | None:
+        doc = await self._flags.find_one_and_update(
+            {"_id": flag_id, **expect}, {"$set": changes}, return_document=ReturnDocument.AFTER
+        )
+        return Flag.from_doc(doc) if doc else None
+
+    async def open_glass(self, flag_id: ObjectId) -> None:
+        await self._flags.update_one({"_id": flag_id}, {"$set": {"break_glass": True}})
+
+    async def claim_escalation(self, flag_id: ObjectId, level: int, now: datetime) -> Flag | None:
+        """Move an open flag from level-1 to level; None if another process already did."""
+        return await self.transition(
+            flag_id,
+            {"status": "open", "escalation_level": level - 1},
+            {"escalation_level": level, f"escalated_{level}_at": now, "break_glass": True},
+        )
+
+    async def due_for_escalation(self, created_before: datetime, level: int, limit: int = 100) -> list[Flag]:
+        query = {
+            "status": "open",
+            "severity": "high",
+            "escalation_level": level - 1,
+            "created_at": {"$lte": created_before},
+        }
+        return [Flag.from_doc(doc) async for doc in self._flags.find(query).sort("_id", 1).limit(limit)]
+
+    async def set_webhook_result(self, flag_id: ObjectId, result: dict[str, Any]) -> None:
+        await self._flags.update_one({"_id": flag_id}, {"$set": {"webhook": result}})
+
+    async def page(
+        self, query: dict[str, Any], after: tuple[int, ObjectId] | None, limit: int
+    ) -> tuple[list[Flag], bool]:
+        """Severity (high first) then newest first; `after` = the last (rank, id) seen.
+
+        A keyset cursor stays stable while new flags arrive: new ones sort before the
+        cursor position (newer ids) or into an earlier rank, never into the pages ahead.
+        """
+        if after is not None:
+            rank, last_id = after
+            query = {
+                **query,
+                "$or": [{"severity_rank": {"$lt": rank}}, {"severity_rank": rank, "_id": {"$lt": last_id}}],
+            }
+        cursor = self._flags.find(query).sort([("severity_rank", -1), ("_id", -1)]).limit(limit + 1)
+        docs = [doc async for doc in cursor]
+        return [Flag.from_doc(d) for d in docs[:limit]], len(docs) > limit
+
+    async def term_stats(self) -> list[dict[str, Any]]:
+        """Per matched term: how many flags, how many resolved false_positive."""
+        stats: dict[tuple[str, str], dict[str, Any]] = {}
+        cursor = self._flags.find({"source": "detector"}, {"matches": 1, "status": 1, "resolution": 1})
+        async for doc in cursor:
+            false_positive = (doc.get("resolution") or {}).get("outcome") == "false_positive"
+            for key in {(m["term"], m["category"]) for m in doc.get("matches", ())}:
+                row = stats.setdefault(key, {"term": key[0], "category": key[1], "flags": 0, "false_positives": 0})
+                row["flags"] += 1
+                row["false_positives"] += int(false_positive)
+        rows = sorted(stats.values(), key=lambda r: (-r["false_positives"], -r["flags"], r["term"]))
+        for row in rows:
+            row["false_positive_rate"] = round(row["false_positives"] / row["flags"], 3)
+        return rows

@@ -1,0 +1,43 @@
+"""Indexes, created at start-up (idempotent).
+
+Only top-level keys are indexed: FerretDB's SQLite backend, used in development and
+tests, does not index nested fields, and MongoDB handles these the same way.
+"""
+
+from __future__ import annotations
+
+from pymongo import ASCENDING, DESCENDING, IndexModel
+from pymongo.asynchronous.database import AsyncDatabase
+
+INDEXES: dict[str, list[IndexModel]] = {
+    "users": [IndexModel([("username", ASCENDING)], unique=True, name="username_unique")],
+    "cohorts": [
+        IndexModel([("member_ids", ASCENDING)], name="members"),
+        IndexModel([("counselor_ids", ASCENDING)], name="counselors"),
+    ],
+    "rooms": [IndexModel([("cohort_id", ASCENDING)], name="by_cohort")],
+    "messages": [
+        IndexModel([("room_id", ASCENDING), ("seq", ASCENDING)], unique=True, name="room_seq_unique"),
+        IndexModel([("author_id", ASCENDING), ("client_id", ASCENDING)], unique=True, name="author_client_id_unique"),
+        IndexModel([("room_id", ASCENDING), ("author_id", ASCENDING), ("seq", DESCENDING)], name="room_author_seq"),
+        IndexModel([("created_at", ASCENDING)], name="created_at"),
+    ],
+    "flags": [
+        IndexModel([("status", ASCENDING), ("severity_rank", DESCENDING), ("_id", DESCENDING)], name="queue"),
+        IndexModel([("cohort_id", ASCENDING), ("severity_rank", DESCENDING), ("_id", DESCENDING)], name="cohort_queue"),
+        IndexModel([("message_id", ASCENDING)], name="by_message"),
+        IndexModel([("status", ASCENDING), ("severity", ASCENDING), ("escalation_level", ASCENDING)], name="escalation"),
+    ],
+    "audit": [
+        IndexModel([("actor_id", ASCENDING), ("_id", DESCENDING)], name="by_actor"),
+        IndexModel([("action", ASCENDING), ("_id", DESCENDING)], name="by_action"),
+        IndexModel([("at", DESCENDING)], name="by_time"),
+    ],
+    "mutes": [IndexModel([("room_id", ASCENDING)], name="by_room")],
+    "revoked_tokens": [IndexModel([("expires_at", ASCENDING)], name="by_expiry")],
+}
+
+
+async def ensure_indexes(db: AsyncDatabase) -> None:
+    for collection, models in INDEXES.items():
+        await db[collection].create_indexes(models)
