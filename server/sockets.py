@@ -63,16 +63,16 @@ def origin_of(environ: dict[str, Any]) -> Origin:
 def setup_socket_handlers(sio: ChatServer, ctx: AppContext) -> None:
     async def connect(sid: str, environ: dict[str, Any], auth: Any = None) -> bool:
         if environ is not sio.get_environ(sid):  # a forged "connect" event (W5)
-            raise socketio.exceptions.ConnectionRefusedError({"code": "unauthorized", "message": "Refused."})
+            raise socketio.exceptions.ConnectionRefusedError("Refused.", {"code": "unauthorized", "message": "Refused."})
         token = auth.get("token") if isinstance(auth, dict) else None
         try:
             principal, user = await authenticate(ctx.config, ctx.stores, token)
         except (Unauthorized, TokenExpired, Unavailable) as exc:
             _close_engineio_later(sio, sid)
-            raise socketio.exceptions.ConnectionRefusedError(exc.to_dict()) from None
+            raise refusal(exc) from None
         except PyMongoError:
             _close_engineio_later(sio, sid)
-            raise socketio.exceptions.ConnectionRefusedError(Unavailable().to_dict()) from None
+            raise refusal(Unavailable()) from None
         conn = Connection(sid=sid, principal=principal, origin=origin_of(environ))
         ctx.registry.add(conn)
         await sio.enter_room(sid, events.user_room(principal.user_id))
@@ -129,6 +129,11 @@ async def _after_connect(ctx: AppContext, conn: Connection) -> None:
         await alerts.deliver_open_flags(ctx, conn)
     except Exception:
         log.exception("session set-up failed for sid %s", conn.sid)
+
+
+def refusal(error: ChatError) -> socketio.exceptions.ConnectionRefusedError:
+    """connect_error's `err.data` is {"code", "message"} (PROTOCOL.md "Refusals")."""
+    return socketio.exceptions.ConnectionRefusedError(error.message, error.to_dict())
 
 
 def _close_engineio_later(sio: socketio.AsyncServer, sid: str) -> None:

@@ -1,0 +1,178 @@
+"""Tokens, login, logout and deactivation, as a client sees them."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+
+import jwt
+import pytest
+
+from tests.conftest import PASSWORD, TEST_SECRET, Cohort, World, open_probe
+
+
+def claims(user_id: str, **overrides: object) -> dict[str, object]:
+    now = int(time.time())
+    base: dict[str, object] = {
+        "sub": user_id,
+        "role": "patient",
+        "iss": "iopchat",
+        "aud": "iopchat",
+        "iat": now,
+        "exp": now + 600,
+        "jti": uuid.uuid4().hex,
+    }
+    base.update(overrides)
+    return {k: v for k, v in base.items() if v is not None}
+
+
+def forged_tokens(user_id: str) -> dict[str, str]:
+    none_header = jwt.utils.base64url_encode(b'{"alg":"none","typ":"JWT"}').decode()
+    body = jwt.utils.base64url_encode(__import__("json").dumps(claims(user_id)).encode()).decode()
+    return {
+        "garbage": "not-a-token",
+        "wrong-key": jwt.encode(claims(user_id), "another-secret-" + "y" * 40, algorithm="HS256"),
+        "alg-none": f"{none_header}.{body}.",
+        "no-exp": jwt.encode(claims(user_id, exp=None), TEST_SECRET, algorithm="HS256"),
+        "no-jti": jwt.encode(claims(user_id, jti=None), TEST_SECRET, algorithm="HS256"),
+        "wrong-aud": jwt.encode(claims(user_id, aud="elsewhere"), TEST_SECRET, algorithm="HS256"),
+        "wrong-iss": jwt.encode(claims(user_id, iss="iopchat.evil"), TEST_SECRET, algorithm="HS256"),
+        "wrong-role": jwt.encode(claims(user_id, role="staff"), TEST_SECRET, algorithm="HS256"),
+        "unknown-user": jwt.encode(claims("0123456789abcdef01234567"), TEST_SECRET, algorithm="HS256"),
+        "hs512": jwt.encode(claims(user_id), TEST_SECRET + "z" * 20, algorithm="HS512"),
+    }
+
+
+@pytest.mark.parametrize(
+    "kind",
+    ["garbage", "wrong-key", "alg-none", "no-exp", "no-jti", "wrong-aud", "wrong-iss", "wrong-role", "unknown-user", "hs512"],
+)
+async def test_forged_or_malformed_tokens_are_refused_as_unauthorized(world: World, cohort: Cohort, kind: str) -> None:
+    probe = await open_probe(world.server.url, forged_tokens(str(cohort.alice.id))[kind])
+    world.probes.append(probe)
+    assert not probe.client.connected
+    assert probe.refusal["code"] == "unauthorized"
+
+
+async def test_no_token_is_refused(world: World, cohort: Cohort) -> None:
+    probe = await open_probe(world.server.url, None)
+    world.probes.append(probe)
+    assert not probe.client.connected and probe.refusal["code"] == "unauthorized"
+
+
+async def test_expired_token_is_refused_as_token_expired(world: World, cohort: Cohort) -> None:
+    past = int(time.time()) - 3600
+    token = jwt.encode(claims(str(cohort.alice.id), iat=past - 600, exp=past), TEST_SECRET, algorithm="HS256")
+    probe = await open_probe(world.server.url, token)
+    world.probes.append(probe)
+    assert probe.refusal["code"] == "token_expired"
+
+
+async def test_a_disallowed_origin_is_refused(world: World, cohort: Cohort) -> None:
+    probe = await open_probe(world.server.url, world.token(cohort.alice), headers={"Origin": "https://evil.example"})
+    world.probes.append(probe)
+    assert not probe.client.connected
+
+
+async def test_the_servers_own_origin_is_allowed(world: World, cohort: Cohort) -> None:
+    probe = await open_probe(world.server.url, world.token(cohort.alice), headers={"Origin": world.server.url})
+    world.probes.append(probe)
+    assert probe.client.connected
+
+
+async def test_login_returns_a_token_that_opens_a_socket(world: World, cohort: Cohort) -> None:
+    status, body = await world.http("POST", "/api/auth/login", json={"username": cohort.alice.username, "password": PASSWORD})
+    assert status == 200
+    assert body["user"] == {"id": str(cohort.alice.id), "display_name": "Alice", "role": "patient"}
+    assert body["expires_at"].endswith("Z")
+    probe = await open_probe(world.server.url, body["token"])
+    world.probes.append(probe)
+    assert probe.client.connected
+    decoded = jwt.decode(body["token"], TEST_SECRET, algorithms=["HS256"], audience="iopchat")
+    assert {"sub", "role", "iss", "aud", "iat", "exp", "jti"} <= set(decoded)
+
+
+async def test_wrong_password_and_unknown_user_get_the_same_answer(world: World, cohort: Cohort) -> None:
+    bad_password = await world.http("POST", "/api/auth/login", json={"username": cohort.alice.username, "password": "nope-nope"})
+    unknown = await world.http("POST", "/api/auth/login", json={"username": "nobody-here", "password": "nope-nope"})
+    assert bad_password == unknown
+    assert bad_password[0] == 401 and bad_password[1]["error"]["code"] == "unauthorized"
+
+
+async def test_login_is_rate_limited_after_five_failures_for_a_username(world: World, cohort: Cohort) -> None:
+    for _ in range(5):
+        status, _ = await world.http("POST", "/api/auth/login", json={"username": cohort.bob.username, "password": "guess-guess"})
+        assert status == 401
+    status, body = await world.http("POST", "/api/auth/login", json={"username": cohort.bob.username, "password": PASSWORD})
+    assert status == 429 and body["error"]["code"] == "rate_limited"
+    async with __import__("aiohttp").ClientSession() as session:
+        async with session.post(world.server.url + "/api/auth/login", json={"username": cohort.bob.username, "password": PASSWORD}) as r:
+            assert r.status == 429 and int(r.headers["Retry-After"]) > 0
+    # another username is unaffected
+    status, _ = await world.http("POST", "/api/auth/login", json={"username": cohort.alice.username, "password": PASSWORD})
+    assert status == 200
+
+
+async def test_logout_revokes_the_token_and_ends_its_sockets(world: World, cohort: Cohort) -> None:
+    _, body = await world.http("POST", "/api/auth/login", json={"username": cohort.alice.username, "password": PASSWORD})
+    token = body["token"]
+    probe = await open_probe(world.server.url, token)
+    world.probes.append(probe)
+    other_session = await world.connect(cohort.alice)  # a different token stays connected
+
+    status, _ = await world.http("POST", "/api/auth/logout", headers={"Authorization": f"Bearer {token}"})
+    ended = await probe.next("session:ended")
+
+    assert status == 204 and ended == {"reason": "logout"}
+    await asyncio.wait_for(probe.disconnected.wait(), 5)
+    replay = await open_probe(world.server.url, token)
+    world.probes.append(replay)
+    assert replay.refusal["code"] == "unauthorized"
+    me_status, _ = await world.http("GET", "/api/me", headers={"Authorization": f"Bearer {token}"})
+    assert me_status == 401
+    assert other_session.client.connected
+
+
+async def test_deactivated_user_is_disconnected_and_cannot_come_back(world: World, cohort: Cohort) -> None:
+    token = world.token(cohort.bob)
+    bob = await open_probe(world.server.url, token)
+    world.probes.append(bob)
+
+    status, body = await world.http("PATCH", f"/api/users/{cohort.bob.id}", cohort.staff, json={"active": False})
+    ended = await bob.next("session:ended")
+
+    assert status == 200 and body["active"] is False
+    assert ended["reason"] == "deactivated"
+    await asyncio.wait_for(bob.disconnected.wait(), 5)
+    again = await open_probe(world.server.url, token)
+    world.probes.append(again)
+    assert again.refusal["code"] == "unauthorized"
+    login, _ = await world.http("POST", "/api/auth/login", json={"username": cohort.bob.username, "password": PASSWORD})
+    assert login == 401
+
+    # Re-activation does not revive old tokens; a new login works.
+    await world.http("PATCH", f"/api/users/{cohort.bob.id}", cohort.staff, json={"active": True})
+    old = await open_probe(world.server.url, token)
+    world.probes.append(old)
+    assert old.refusal["code"] == "unauthorized"
+    login, body = await world.http("POST", "/api/auth/login", json={"username": cohort.bob.username, "password": PASSWORD})
+    assert login == 200
+
+
+async def test_http_api_refuses_missing_and_bad_tokens(world: World, cohort: Cohort) -> None:
+    assert (await world.http("GET", "/api/me"))[0] == 401
+    status, body = await world.http("GET", "/api/me", headers={"Authorization": "Bearer nope"})
+    assert status == 401 and body == {"error": {"code": "unauthorized", "message": body["error"]["message"]}}
+
+
+async def test_three_bad_connects_close_the_engineio_session(world: World, cohort: Cohort) -> None:
+    """A refused CONNECT must not leave the Engine.IO session open for token guessing (W4)."""
+    probe = await open_probe(world.server.url, "bad-token")
+    world.probes.append(probe)
+    assert probe.refusal["code"] == "unauthorized"
+    for _ in range(50):
+        if world.server.ctx.sio.eio.sockets == {}:
+            break
+        await asyncio.sleep(0.05)
+    assert world.server.ctx.sio.eio.sockets == {}

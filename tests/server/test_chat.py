@@ -1,0 +1,299 @@
+"""Cohort chat end to end: real server, real database, real Socket.IO clients."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from tests.conftest import Cohort, World, new_client_id
+
+
+async def test_two_patients_chat_and_both_see_the_message_once(world: World, cohort: Cohort) -> None:
+    alice = await world.connect(cohort.alice, join=cohort.room)
+    bob = await world.connect(cohort.bob, join=cohort.room)
+
+    ack = await alice.send(cohort.room.id, "made it to group tonight")
+
+    assert ack["ok"] is True
+    message = ack["message"]
+    assert message["text"] == "made it to group tonight"
+    assert message["author"] == {"id": str(cohort.alice.id), "display_name": "Alice", "role": "patient"}
+    assert message["status"] == "visible"
+    for probe in (alice, bob):
+        received = await probe.next("message:new")
+        assert received["id"] == message["id"]
+        await probe.nothing("message:new")
+    stored = await world.stores.messages.get(__import__("bson").ObjectId(message["id"]))
+    assert stored is not None and stored.text == "made it to group tonight"
+
+
+async def test_patient_of_another_cohort_gets_forbidden_on_join(world: World, cohort: Cohort) -> None:
+    other_cohort = await world.cohort("Morning IOP")
+    outsider = await world.user("patient", "Olive")
+    await world.enrol(other_cohort, outsider)
+    probe = await world.connect(outsider)
+
+    ack = await probe.call("room:join", {"room_id": str(cohort.room.id)})
+
+    assert ack == {"ok": False, "error": {"code": "forbidden", "message": ack["error"]["message"]}}
+
+
+async def test_counselor_of_another_cohort_cannot_join_and_staff_can(world: World, cohort: Cohort) -> None:
+    other_cohort = await world.cohort("Morning IOP")
+    other_counselor = await world.user("counselor")
+    await world.enrol(other_cohort, other_counselor)
+
+    refused = await (await world.connect(other_counselor)).call("room:join", {"room_id": str(cohort.room.id)})
+    allowed = await (await world.connect(cohort.staff)).call("room:join", {"room_id": str(cohort.room.id)})
+
+    assert refused["error"]["code"] == "forbidden"
+    assert allowed["ok"] is True
+
+
+async def test_unknown_room_is_not_found(world: World, cohort: Cohort) -> None:
+    probe = await world.connect(cohort.alice)
+    ack = await probe.call("room:join", {"room_id": "0123456789abcdef01234567"})
+    assert ack["error"]["code"] == "not_found"
+
+
+async def test_session_lists_the_rooms_of_the_users_cohorts(world: World, cohort: Cohort) -> None:
+    elsewhere = await world.cohort("Other")
+    await world.room(elsewhere, "Not yours")
+    probe = await world.connect(cohort.alice)  # consumes session in connect(); reconnect to read it
+    await probe.close()
+    from tests.conftest import open_probe
+
+    again = await open_probe(world.server.url, world.token(cohort.alice))
+    world.probes.append(again)
+    session = await again.next("session")
+    assert session["user"]["id"] == str(cohort.alice.id)
+    assert [r["id"] for r in session["rooms"]] == [str(cohort.room.id)]
+    assert session["oncall"] is False
+    assert session["server_time"].endswith("Z")
+
+
+async def test_retried_client_id_is_stored_once_and_broadcast_once(world: World, cohort: Cohort) -> None:
+    alice = await world.connect(cohort.alice, join=cohort.room)
+    bob = await world.connect(cohort.bob, join=cohort.room)
+    client_id = new_client_id()
+
+    first = await alice.send(cohort.room.id, "hello", client_id)
+    retry = await alice.send(cohort.room.id, "hello", client_id)
+
+    assert first["ok"] and retry["ok"]
+    assert retry["message"]["id"] == first["message"]["id"]
+    await bob.next("message:new")
+    await bob.nothing("message:new")
+    history = await bob.ok("message:history", {"room_id": str(cohort.room.id)})
+    assert [m["client_id"] for m in history["messages"]] == [client_id]
+
+
+async def test_concurrent_retries_across_sockets_store_one_message(world: World, cohort: Cohort) -> None:
+    first = await world.connect(cohort.alice, join=cohort.room)
+    second = await world.connect(cohort.alice, join=cohort.room)
+    client_id = new_client_id()
+
+    acks = await asyncio.gather(*(p.send(cohort.room.id, "once", client_id) for p in (first, second, first, second)))
+
+    assert len({a["message"]["id"] for a in acks}) == 1
+
+
+async def test_reconnecting_client_gets_exactly_the_missed_messages_via_after(world: World, cohort: Cohort) -> None:
+    alice = await world.connect(cohort.alice, join=cohort.room)
+    bob = await world.connect(cohort.bob, join=cohort.room)
+    last_seen = (await alice.send(cohort.room.id, "before bob leaves"))["message"]["id"]
+    await bob.next("message:new")
+    await bob.close()
+
+    missed = [(await alice.send(cohort.room.id, f"missed {i}"))["message"]["id"] for i in range(7)]
+
+    bob_again = await world.connect(cohort.bob, join=cohort.room)
+    page = await bob_again.ok("message:history", {"room_id": str(cohort.room.id), "after": last_seen, "limit": 5})
+    rest = await bob_again.ok(
+        "message:history", {"room_id": str(cohort.room.id), "after": page["messages"][-1]["id"], "limit": 5}
+    )
+    assert page["has_more"] is True and rest["has_more"] is False
+    assert [m["id"] for m in page["messages"] + rest["messages"]] == missed
+
+
+async def test_history_before_returns_the_previous_page_oldest_first(world: World, cohort: Cohort) -> None:
+    alice = await world.connect(cohort.alice, join=cohort.room)
+    ids = [(await alice.send(cohort.room.id, f"m{i}"))["message"]["id"] for i in range(6)]
+
+    page = await alice.ok("message:history", {"room_id": str(cohort.room.id), "before": ids[4], "limit": 3})
+
+    assert [m["id"] for m in page["messages"]] == ids[1:4]
+    assert page["has_more"] is True
+
+
+async def test_join_returns_recent_history_newest_last_and_who_is_online(world: World, cohort: Cohort) -> None:
+    alice = await world.connect(cohort.alice, join=cohort.room)
+    for i in range(3):
+        await alice.send(cohort.room.id, f"m{i}")
+    bob = await world.connect(cohort.bob)
+    alice.drain("presence")  # her own arrival
+
+    joined = await bob.ok("room:join", {"room_id": str(cohort.room.id)})
+
+    assert [m["text"] for m in joined["messages"]] == ["m0", "m1", "m2"]
+    assert joined["has_more"] is False
+    assert {u["id"] for u in joined["online"]} == {str(cohort.alice.id), str(cohort.bob.id)}
+    assert joined["room"]["id"] == str(cohort.room.id)
+    presence = await alice.next("presence")
+    assert presence == {"room_id": str(cohort.room.id), "user": presence["user"], "online": True}
+    assert presence["user"]["id"] == str(cohort.bob.id)
+
+
+async def test_one_clients_sends_are_stored_and_broadcast_in_the_order_sent(world: World, cohort: Cohort) -> None:
+    alice = await world.connect(cohort.alice, join=cohort.room)
+    bob = await world.connect(cohort.bob, join=cohort.room)
+    texts = [f"n{i}" for i in range(8)]  # under the burst limit of 10
+
+    acks = await asyncio.gather(*(alice.send(cohort.room.id, t) for t in texts))
+
+    assert all(a["ok"] for a in acks)
+    received = [(await bob.next("message:new"))["text"] for _ in texts]
+    assert received == texts
+    history = await bob.ok("message:history", {"room_id": str(cohort.room.id)})
+    assert [m["text"] for m in history["messages"]] == texts
+
+
+async def test_typing_reaches_peers_but_not_the_typist(world: World, cohort: Cohort) -> None:
+    alice = await world.connect(cohort.alice, join=cohort.room)
+    bob = await world.connect(cohort.bob, join=cohort.room)
+
+    await alice.ok("typing", {"room_id": str(cohort.room.id), "typing": True})
+
+    got = await bob.next("typing")
+    assert got["user"]["id"] == str(cohort.alice.id) and got["typing"] is True
+    await alice.nothing("typing")
+
+
+async def test_leaving_a_room_stops_its_broadcasts_and_announces_presence(world: World, cohort: Cohort) -> None:
+    alice = await world.connect(cohort.alice, join=cohort.room)
+    bob = await world.connect(cohort.bob, join=cohort.room)
+    alice.drain("presence")
+
+    await bob.ok("room:leave", {"room_id": str(cohort.room.id)})
+    left = await alice.next("presence")
+    await alice.send(cohort.room.id, "still here")
+
+    assert left["online"] is False and left["user"]["id"] == str(cohort.bob.id)
+    await bob.nothing("message:new")
+
+
+async def test_sending_without_joining_is_forbidden(world: World, cohort: Cohort) -> None:
+    alice = await world.connect(cohort.alice)
+    ack = await alice.send(cohort.room.id, "hi")
+    assert ack["error"]["code"] == "forbidden"
+
+
+BAD_SENDS = [
+    pytest.param(None, "invalid", id="no-payload"),
+    pytest.param("just a string", "invalid", id="string-payload"),
+    pytest.param({"text": "hi", "client_id": "abcdefgh1"}, "invalid", id="missing-room"),
+    pytest.param({"room_id": "ROOM", "client_id": "abcdefgh1"}, "invalid", id="missing-text"),
+    pytest.param({"room_id": "ROOM", "text": "hi"}, "invalid", id="missing-client-id"),
+    pytest.param({"room_id": 123, "text": "hi", "client_id": "abcdefgh1"}, "invalid", id="numeric-room"),
+    pytest.param({"room_id": {"$gt": ""}, "text": "hi", "client_id": "abcdefgh1"}, "invalid", id="operator-room"),
+    pytest.param({"room_id": "ROOM", "text": ["a"], "client_id": "abcdefgh1"}, "invalid", id="list-text"),
+    pytest.param({"room_id": "ROOM", "text": None, "client_id": "abcdefgh1"}, "invalid", id="null-text"),
+    pytest.param({"room_id": "ROOM", "text": "", "client_id": "abcdefgh1"}, "invalid", id="empty-text"),
+    pytest.param({"room_id": "ROOM", "text": " \n\t\u200b ", "client_id": "abcdefgh1"}, "invalid", id="blank"),
+    pytest.param({"room_id": "ROOM", "text": "x" * 2001, "client_id": "abcdefgh1"}, "invalid", id="2001-chars"),
+    pytest.param({"room_id": "ROOM", "text": "hi", "client_id": "short"}, "invalid", id="short-client-id"),
+    pytest.param({"room_id": "ROOM", "text": "hi", "client_id": "has space!!"}, "invalid", id="bad-client-id"),
+    pytest.param({"room_id": "ROOM", "text": "hi", "client_id": {"$ne": None}}, "invalid", id="operator-client-id"),
+    pytest.param({"room_id": "0123456789abcdef01234567", "text": "hi", "client_id": "abcdefgh1"}, "not_found",
+                 id="unknown-room"),
+]
+
+
+@pytest.mark.parametrize("payload, code", BAD_SENDS)
+async def test_malformed_send_is_refused_and_stores_nothing(world: World, cohort: Cohort, payload: object, code: str) -> None:
+    alice = await world.connect(cohort.alice, join=cohort.room)
+    if isinstance(payload, dict) and payload.get("room_id") == "ROOM":
+        payload = {**payload, "room_id": str(cohort.room.id)}
+
+    ack = await alice.call("message:send", payload)
+
+    assert ack["ok"] is False and ack["error"]["code"] == code
+    assert ack["error"]["message"]
+    assert await world.stores.db["messages"].count_documents({}) == 0
+
+
+async def test_2000_characters_is_accepted_and_control_characters_are_removed(world: World, cohort: Cohort) -> None:
+    alice = await world.connect(cohort.alice, join=cohort.room)
+    long_ack = await alice.send(cohort.room.id, "y" * 2000)
+    clean_ack = await alice.send(cohort.room.id, "hel\u0000lo \u202eworld\u200b")
+    assert long_ack["ok"] and len(long_ack["message"]["text"]) == 2000
+    assert clean_ack["message"]["text"] == "hello world"
+
+
+async def test_identity_comes_from_the_session_not_the_payload(world: World, cohort: Cohort) -> None:
+    alice = await world.connect(cohort.alice, join=cohort.room)
+    ack = await alice.call(
+        "message:send",
+        {
+            "room_id": str(cohort.room.id),
+            "text": "hi",
+            "client_id": new_client_id(),
+            "author": {"id": str(cohort.counselor.id), "role": "counselor"},
+            "sender_id": str(cohort.counselor.id),
+            "role": "staff",
+            "status": "hidden",
+        },
+    )
+    assert ack["message"]["author"]["id"] == str(cohort.alice.id)
+    assert ack["message"]["author"]["role"] == "patient"
+    assert ack["message"]["status"] == "visible"
+
+
+async def test_an_event_without_ack_gets_its_error_as_an_error_event(world: World, cohort: Cohort) -> None:
+    alice = await world.connect(cohort.alice)
+    await alice.client.emit("room:join", {"room_id": {"$gt": ""}})
+    error = await alice.next("error")
+    assert error["event"] == "room:join" and error["error"]["code"] == "invalid"
+
+
+async def test_unknown_events_are_invalid(world: World, cohort: Cohort) -> None:
+    alice = await world.connect(cohort.alice)
+    ack = await alice.call("admin:make_me_staff", {})
+    assert ack["error"]["code"] == "invalid"
+
+
+@pytest.mark.parametrize("name", ["connect", "disconnect"])
+async def test_reserved_event_names_disconnect_the_client(world: World, cohort: Cohort, name: str) -> None:
+    alice = await world.connect(cohort.alice, join=cohort.room)
+    bob = await world.connect(cohort.bob, join=cohort.room)
+    bob.drain("presence")
+    # Send the raw packet: python-socketio's client refuses to emit reserved names itself.
+    forged = '42["%s",{"REMOTE_ADDR":"10.9.9.9","HTTP_X_ROLE":"staff"},{"token":"forged"}]' % name
+    await alice.client.eio.send(forged[1:])
+
+    await asyncio.wait_for(alice.disconnected.wait(), 5)
+    assert (await bob.next("presence"))["online"] is False
+
+
+async def test_rate_limit_refuses_bursts_with_retry_after(world: World, cohort: Cohort) -> None:
+    alice = await world.connect(cohort.alice, join=cohort.room)
+    acks = [await alice.send(cohort.room.id, f"flood {i}") for i in range(14)]
+    refused = [a for a in acks if not a["ok"]]
+    assert refused, "a burst of 14 should exceed the burst limit of 10"
+    assert all(a["error"]["code"] == "rate_limited" and a["error"]["retry_after"] >= 1 for a in refused)
+
+
+async def test_removed_patient_leaves_the_room_at_once(world: World, cohort: Cohort) -> None:
+    alice = await world.connect(cohort.alice, join=cohort.room)
+    bob = await world.connect(cohort.bob, join=cohort.room)
+
+    status, _ = await world.http("DELETE", f"/api/cohorts/{cohort.id}/members/{cohort.bob.id}", cohort.staff)
+    removed = await bob.next("room:removed")
+    await alice.send(cohort.room.id, "after removal")
+
+    assert status == 204
+    assert removed["room_id"] == str(cohort.room.id)
+    await bob.nothing("message:new")
+    again = await bob.call("room:join", {"room_id": str(cohort.room.id)})
+    assert again["error"]["code"] == "forbidden"

@@ -1,0 +1,58 @@
+"""The database goes away mid-conversation: sends fail cleanly, nothing acked is lost."""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from server.devdb import LocalDatabase
+from tests.conftest import World, new_client_id
+
+
+@pytest.fixture
+async def own_database() -> AsyncIterator[LocalDatabase]:
+    folder = Path(tempfile.mkdtemp(prefix="iopchat-outage-"))
+    local = LocalDatabase(folder)
+    await local.start()
+    yield local
+    local.stop()
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+async def test_sends_fail_as_unavailable_while_the_database_is_down_and_work_again_after(
+    own_database: LocalDatabase, server_factory, password_hash: str  # type: ignore[no-untyped-def]
+) -> None:
+    server = await server_factory(mongodb_uri=own_database.uri, db_timeout_ms=1500)
+    world = World(server=server, password_hash=password_hash)
+    cohort_id = await world.cohort()
+    room = await world.room(cohort_id)
+    alice, bob = await world.user("patient", "Alice"), await world.user("patient", "Bob")
+    for person in (alice, bob):
+        await world.enrol(cohort_id, person)
+    alice_probe = await world.connect(alice, join=room)
+    bob_probe = await world.connect(bob, join=room)
+    acked = [(await alice_probe.send(room.id, f"before {i}"))["message"]["id"] for i in range(3)]
+    bob_probe.drain("message:new")
+
+    own_database.stop()
+    retry_id = new_client_id()
+    during = await alice_probe.send(room.id, "while down", retry_id)
+
+    assert during["ok"] is False and during["error"]["code"] == "unavailable"
+    await bob_probe.nothing("message:new")
+    status, _ = await world.http("GET", "/readyz")
+    assert status == 503
+
+    await own_database.start()
+    after = await alice_probe.send(room.id, "while down", retry_id)
+    assert after["ok"] is True
+    assert (await bob_probe.next("message:new"))["id"] == after["message"]["id"]
+    history = await bob_probe.ok("message:history", {"room_id": str(room.id)})
+    assert [m["id"] for m in history["messages"]] == [*acked, after["message"]["id"]]
+    assert (await world.http("GET", "/readyz"))[0] == 200
+    for probe in world.probes:
+        await probe.close()
