@@ -22,10 +22,10 @@ from server.models import ROLES
 
 
 def configure_logging(level: str) -> None:
+    from server.app import quiet_payload_loggers
+
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    # engineio/socketio log packet contents (message text) at INFO: keep them quiet (SECURITY.md W8).
-    for noisy in ("engineio", "socketio", "aiohttp.access"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
+    quiet_payload_loggers()
 
 
 def serve(config: Config) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -28,6 +29,12 @@ log = logging.getLogger(__name__)
 MAX_HTTP_BODY = 256 * 1024
 
 
+@functools.lru_cache(maxsize=4)
+def detector_for(override_path: str | None) -> Detector:
+    """Compiling the lexicon takes a moment; it is immutable, so one per override file."""
+    return Detector(load_lexicon(override_path))
+
+
 def make_sio(config: Config) -> ChatServer:
     manager = socketio.AsyncRedisManager(config.redis_url) if config.redis_url else None
     return ChatServer(
@@ -44,7 +51,19 @@ def make_sio(config: Config) -> ChatServer:
     )
 
 
+# Loggers that print payloads at DEBUG/INFO: PyMongo's command log contains whole
+# documents (message text), engine.io/socket.io log packet contents (SECURITY.md W8).
+# They stay at WARNING whatever the root level, so no log ever holds message text.
+PAYLOAD_LOGGERS = ("pymongo", "engineio", "socketio", "aiohttp.access")
+
+
+def quiet_payload_loggers() -> None:
+    for name in PAYLOAD_LOGGERS:
+        logging.getLogger(name).setLevel(logging.WARNING)
+
+
 def create_app(config: Config) -> web.Application:
+    quiet_payload_loggers()
     app = web.Application(middlewares=[security_headers, errors], client_max_size=MAX_HTTP_BODY)
     sio = make_sio(config)
     sio.attach(app)
@@ -65,7 +84,7 @@ def create_app(config: Config) -> web.Application:
                 await bootstrap_staff(stores, config.bootstrap_staff_username, config.bootstrap_staff_password)
             if config.seed_demo:
                 await seed_demo(stores)
-            detector = Detector(load_lexicon(config.lexicon_override_path))
+            detector = detector_for(config.lexicon_override_path)
             ctx = AppContext(config=config, stores=stores, sio=sio, control=control, detector=detector)
             app[CONTEXT] = ctx
             sessions.register(ctx)

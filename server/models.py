@@ -130,6 +130,7 @@ class Message:
     categories: tuple[str, ...] = ()
     flag_ids: tuple[ObjectId, ...] = ()
     moderation: Moderation | None = None
+    status_before_hide: str | None = None
 
     @classmethod
     def from_doc(cls, doc: dict[str, Any]) -> Message:
@@ -149,6 +150,7 @@ class Message:
             severity=doc.get("severity"),
             categories=tuple(doc.get("categories", ())),
             flag_ids=tuple(doc.get("flag_ids", ())),
+            status_before_hide=doc.get("status_before_hide"),
             moderation=Moderation(
                 by_id=mod["by_id"], by_name=mod["by_name"], by_role=mod["by_role"], at=mod["at"], reason=mod.get("reason")
             )

@@ -38,11 +38,16 @@ class Notifier:
             return
         await self.emit(events.MESSAGE_NEW, message_payload(message, moderator=False), events.room_patients(room_id))
 
-    async def message_updated(self, message: Message, *, released: bool = False) -> None:
-        """On release, peers who never had the held message get it as message:new."""
+    async def message_updated(self, message: Message, *, released: bool = False, peers_see: bool = True) -> None:
+        """On release, peers who never had the held message get it as message:new; a
+        change to a message peers never had reaches only its author and moderators."""
         room_id = message.room_id
         await self.emit(events.MESSAGE_UPDATED, message_payload(message, moderator=True), events.room_mods(room_id))
         patient_view = message_payload(message, moderator=False)
+        if message.status == "held" or not (peers_see or released):
+            if message.author_role == "patient":
+                await self.emit(events.MESSAGE_UPDATED, patient_view, events.room_user(room_id, message.author_id))
+            return
         if released:
             author_room = events.room_user(room_id, message.author_id)
             await self.emit(events.MESSAGE_UPDATED, patient_view, author_room)

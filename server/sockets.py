@@ -18,7 +18,8 @@ from typing import Any
 import socketio
 from pymongo.errors import ConnectionFailure, PyMongoError
 
-from server import alerts, chat, events, schemas
+from server import alerts, chat, events, mod_actions, schemas
+from server.access import access_message
 from server.auth import authenticate
 from server.clock import iso, utcnow
 from server.context import AppContext
@@ -233,6 +234,49 @@ async def on_flag_resolve(ctx: AppContext, conn: Connection, data: Any) -> dict[
     return {"flag": _flag(flag)}
 
 
+async def on_report(ctx: AppContext, conn: Connection, data: Any) -> dict[str, Any]:
+    cmd = schemas.parse_report(data)
+    message, room = await access_message(ctx, conn.principal, cmd.message_id)
+    flag = await alerts.report_message(ctx, conn.principal, message, room, cmd.reason, conn.origin)
+    return {"flag_id": str(flag.id)}
+
+
+def message_action(action: str) -> EventFn:
+    async def handler(ctx: AppContext, conn: Connection, data: Any) -> dict[str, Any]:
+        updated = await mod_actions.change_message(ctx, conn, action, schemas.parse_message_action(data))
+        return mod_actions.message_ack(updated)
+
+    return handler
+
+
+async def on_mute(ctx: AppContext, conn: Connection, data: Any) -> dict[str, Any]:
+    return await mod_actions.mute(ctx, conn, schemas.parse_mute(data))
+
+
+async def on_unmute(ctx: AppContext, conn: Connection, data: Any) -> dict[str, Any]:
+    return await mod_actions.unmute(ctx, conn, schemas.parse_member_action(data))
+
+
+async def on_kick(ctx: AppContext, conn: Connection, data: Any) -> dict[str, Any]:
+    return await mod_actions.kick(ctx, conn, schemas.parse_member_action(data))
+
+
+async def on_lock(ctx: AppContext, conn: Connection, data: Any) -> dict[str, Any]:
+    return await mod_actions.lock(ctx, conn, schemas.parse_room_ref(data).room_id, True)
+
+
+async def on_unlock(ctx: AppContext, conn: Connection, data: Any) -> dict[str, Any]:
+    return await mod_actions.lock(ctx, conn, schemas.parse_room_ref(data).room_id, False)
+
+
+async def on_slow_mode(ctx: AppContext, conn: Connection, data: Any) -> dict[str, Any]:
+    return await mod_actions.slow_mode(ctx, conn, schemas.parse_slow_mode(data))
+
+
+async def on_pin(ctx: AppContext, conn: Connection, data: Any) -> dict[str, Any]:
+    return await mod_actions.pin(ctx, conn, schemas.parse_pin(data))
+
+
 def _flag(flag: Any) -> dict[str, Any]:
     from server.payloads import flag_payload
 
@@ -248,4 +292,16 @@ EVENT_HANDLERS: dict[str, EventFn] = {
     events.ONCALL_SET: on_oncall,
     events.FLAG_ACK: on_flag_ack,
     events.FLAG_RESOLVE: on_flag_resolve,
+    events.MESSAGE_REPORT: on_report,
+    events.MOD_HIDE: message_action("hide"),
+    events.MOD_UNHIDE: message_action("unhide"),
+    events.MOD_DELETE: message_action("delete"),
+    events.MOD_RELEASE: message_action("release"),
+    events.MOD_MUTE: on_mute,
+    events.MOD_UNMUTE: on_unmute,
+    events.MOD_KICK: on_kick,
+    events.MOD_LOCK: on_lock,
+    events.MOD_UNLOCK: on_unlock,
+    events.MOD_SLOW_MODE: on_slow_mode,
+    events.MOD_PIN: on_pin,
 }
