@@ -65,17 +65,25 @@ async def sweep(ctx: AppContext) -> list[Flag]:
                 origin=SYSTEM_ORIGIN,
                 details={"level": level},
             )
-            await notify_escalation(ctx, flag)
+            await notify_escalation(ctx, flag, routed_outside_cohort=candidate.break_glass)
             if level == 2:
                 start_webhook(ctx, flag)
     return escalated
 
 
-async def notify_escalation(ctx: AppContext, flag: Flag) -> None:
-    """Who had the flag gets alert:updated; counselors who did not get alert:new."""
-    had_it = [events.cohort_counselors(flag.cohort_id), events.STAFF]
-    await ctx.notifier.alert(events.ALERT_UPDATED, flag, had_it)
-    skip = [sid for sid, _ in ctx.sio.manager.get_participants("/", events.cohort_counselors(flag.cohort_id))]
+async def notify_escalation(ctx: AppContext, flag: Flag, *, routed_outside_cohort: bool) -> None:
+    """Who already had the flag gets alert:updated; every other counselor gets alert:new.
+
+    Before level 1 the flag went to staff and to the cohort's on-call counselors, or,
+    when none was on call, to every on-call counselor (break glass). From level 1 on,
+    every connected counselor has it.
+    """
+    if flag.escalation_level >= 2:
+        await ctx.notifier.alert(events.ALERT_UPDATED, flag, [events.COUNSELORS, events.STAFF])
+        return
+    had_it = events.ONCALL if routed_outside_cohort else events.oncall_room(flag.cohort_id)
+    await ctx.notifier.alert(events.ALERT_UPDATED, flag, [had_it, events.STAFF])
+    skip = [sid for sid, _ in ctx.sio.manager.get_participants("/", had_it)]
     await ctx.notifier.alert(events.ALERT_NEW, flag, [events.COUNSELORS], skip_sid=skip or None)
 
 

@@ -14,6 +14,7 @@ from typing import Any
 from bson import ObjectId
 from pymongo import ReturnDocument
 from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import DuplicateKeyError
 
 from server.models import Flag
 
@@ -23,6 +24,7 @@ SEVERITY_RANK = {"high": 3, "medium": 2, "low": 1}
 class FlagStore:
     def __init__(self, db: AsyncDatabase) -> None:
         self._flags = db["flags"]
+        self._claims = db["escalation_claims"]
 
     async def insert(self, doc: dict[str, Any]) -> Flag:
         doc = {"_id": ObjectId(), "severity_rank": SEVERITY_RANK[doc["severity"]], **doc}
@@ -53,7 +55,17 @@ class FlagStore:
         await self._flags.update_one({"_id": flag_id}, {"$set": {"break_glass": True}})
 
     async def claim_escalation(self, flag_id: ObjectId, level: int, now: datetime) -> Flag | None:
-        """Move an open flag from level-1 to level; None if another process already did."""
+        """Move an open flag from level-1 to level; None if another process already did.
+
+        The claim is the insert of a document whose _id names (flag, level): a primary
+        key insert is atomic on MongoDB and on FerretDB alike, whereas FerretDB 1.24's
+        findAndModify is not atomic between connections (two processes both "won" a
+        conditional update in our multi-process test).
+        """
+        try:
+            await self._claims.insert_one({"_id": f"{flag_id}:{level}", "at": now})
+        except DuplicateKeyError:
+            return None
         return await self.transition(
             flag_id,
             {"status": "open", "escalation_level": level - 1},

@@ -6,8 +6,11 @@ tests, does not index nested fields, and MongoDB handles these the same way.
 
 from __future__ import annotations
 
+import asyncio
+
 from pymongo import ASCENDING, DESCENDING, IndexModel
 from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import ConnectionFailure
 
 INDEXES: dict[str, list[IndexModel]] = {
     "users": [IndexModel([("username", ASCENDING)], unique=True, name="username_unique")],
@@ -38,6 +41,23 @@ INDEXES: dict[str, list[IndexModel]] = {
 }
 
 
-async def ensure_indexes(db: AsyncDatabase) -> None:
+async def ensure_indexes(db: AsyncDatabase, attempts: int = 5) -> None:
+    """Create the indexes that are missing; retried, because processes starting at once race.
+
+    FerretDB 1.24 drops the connection ("slice bounds out of range" in its log) when
+    createIndexes runs on a collection that another client is using at the same moment;
+    MongoDB does not. So existing indexes are left alone (no DDL on a restart while a
+    sibling process is busy) and a failed creation is retried.
+    """
     for collection, models in INDEXES.items():
-        await db[collection].create_indexes(models)
+        for attempt in range(1, attempts + 1):
+            try:
+                existing = {index["name"] async for index in await db[collection].list_indexes()}
+                missing = [m for m in models if m.document["name"] not in existing]
+                if missing:
+                    await db[collection].create_indexes(missing)
+                break
+            except ConnectionFailure:
+                if attempt == attempts:
+                    raise
+                await asyncio.sleep(0.1 * attempt)
