@@ -100,6 +100,13 @@ def create_app(config: Config) -> web.Application:
             if local is not None:
                 local.stop()
 
+    async def close_sockets(app: web.Application) -> None:
+        """Graceful shutdown: in-flight handlers finish, then every client is told to go
+        (they reconnect with back-off to a sibling process or to us after a restart)."""
+        if sio.eio.sockets:  # engine.io's disconnect-all fails on an empty set
+            await sio.eio.disconnect()
+
+    app.on_shutdown.append(close_sockets)
     app.cleanup_ctx.append(lifecycle)
     for module in (auth_routes, admin_routes, room_routes, flag_routes, audit_routes, health_routes, static_routes):
         module.setup(app)

@@ -1,0 +1,138 @@
+"""Staff administration over HTTP, health endpoints, the web client's headers and the CLI."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+from server.api.middleware import CSP
+from tests.conftest import PASSWORD, Cohort, World
+
+
+async def test_staff_create_a_cohort_with_rooms_and_people_who_can_then_chat(world: World, cohort: Cohort) -> None:
+    status, created = await world.http(
+        "POST", "/api/cohorts", cohort.staff,
+        json={"name": "Weekend IOP", "program": "IOP", "schedule": "Sat 9-12", "start_date": "2027-01-09", "end_date": None},
+    )
+    assert status == 201
+    assert created["name"] == "Weekend IOP" and created["active"] is True and created["start_date"] == "2027-01-09"
+    cohort_id = created["id"]
+    status, room = await world.http("POST", f"/api/cohorts/{cohort_id}/rooms", cohort.staff, json={"name": "Lounge"})
+    assert status == 201 and room["cohort_id"] == cohort_id and room["cohort_name"] == "Weekend IOP"
+    status, user = await world.http(
+        "POST", "/api/users", cohort.staff,
+        json={"username": "dana.w", "display_name": "Dana", "role": "patient", "password": "a-long-password", "language": "es"},
+    )
+    assert status == 201 and "password" not in user and "password_hash" not in user
+    assert user["username"] == "dana.w" and user["language"] == "es" and user["active"] is True
+    assert (await world.http("POST", f"/api/cohorts/{cohort_id}/members/{user['id']}", cohort.staff))[0] == 204
+    assert (await world.http("POST", f"/api/cohorts/{cohort_id}/counselors/{cohort.counselor.id}", cohort.staff))[0] == 204
+
+    status, login = await world.http("POST", "/api/auth/login", json={"username": "dana.w", "password": "a-long-password"})
+    assert status == 200
+    status, me = await world.http("GET", "/api/me", headers={"Authorization": f"Bearer {login['token']}"})
+    assert [r["name"] for r in me["rooms"]] == ["Lounge"]
+    _, cohorts = await world.http("GET", "/api/cohorts", cohort.staff)
+    listed = next(c for c in cohorts["cohorts"] if c["id"] == cohort_id)
+    assert listed["member_ids"] == [user["id"]] and listed["counselor_ids"] == [str(cohort.counselor.id)]
+
+
+async def test_a_newly_assigned_counselor_sees_the_cohort_without_reconnecting(world: World, cohort: Cohort) -> None:
+    other_cohort = await world.cohort("Weekend")
+    room = await world.room(other_cohort, "Lounge")
+    counselor = await world.connect(cohort.counselor)
+    assert (await counselor.call("room:join", {"room_id": str(room.id)}))["error"]["code"] == "forbidden"
+    await world.http("POST", f"/api/cohorts/{other_cohort}/counselors/{cohort.counselor.id}", cohort.staff)
+    assert (await counselor.call("room:join", {"room_id": str(room.id)}))["ok"] is True
+
+
+async def test_patch_updates_a_cohort_and_renames_its_rooms(world: World, cohort: Cohort) -> None:
+    status, updated = await world.http("PATCH", f"/api/cohorts/{cohort.id}", cohort.staff, json={"name": "Evening IOP A"})
+    assert status == 200 and updated["name"] == "Evening IOP A"
+    _, me = await world.http("GET", "/api/me", cohort.alice)
+    assert me["rooms"][0]["cohort_name"] == "Evening IOP A"
+
+
+async def test_admin_input_errors(world: World, cohort: Cohort) -> None:
+    cases = [
+        ("POST", "/api/cohorts", {}, 400),
+        ("POST", "/api/cohorts", {"name": "x", "colour": "red"}, 400),
+        ("POST", "/api/cohorts", {"name": 7}, 400),
+        ("PATCH", "/api/cohorts/0123456789abcdef01234567", {"name": "x"}, 404),
+        ("PATCH", "/api/cohorts/not-an-id", {"name": "x"}, 404),
+        ("POST", "/api/users", {"username": "ok.name", "role": "admin"}, 400),
+        ("POST", "/api/users", {"username": "a", "role": "patient"}, 400),
+        ("POST", "/api/users", {"username": "ok.name2", "role": "patient", "password": "short"}, 400),
+        ("POST", "/api/users", {"username": cohort.alice.username, "role": "patient"}, 409),
+        ("POST", f"/api/cohorts/{cohort.id}/members/{cohort.counselor.id}", None, 400),
+        ("POST", f"/api/cohorts/{cohort.id}/counselors/{cohort.alice.id}", None, 400),
+        ("POST", f"/api/cohorts/{cohort.id}/members/0123456789abcdef01234567", None, 404),
+        ("POST", f"/api/cohorts/0123456789abcdef01234567/rooms", {"name": "x"}, 404),
+    ]
+    for method, path, body, expected in cases:
+        status, answer = await world.http(method, path, cohort.staff, json=body)
+        assert status == expected, (method, path, body, status, answer)
+        assert set(answer["error"]) >= {"code", "message"}
+
+
+async def test_malformed_json_is_invalid(world: World, cohort: Cohort) -> None:
+    status, body = await world.http(
+        "POST", "/api/cohorts", cohort.staff, data=b"{not json", headers={"Content-Type": "application/json"}
+    )
+    assert status == 400 and body["error"]["code"] == "invalid"
+
+
+async def test_oversized_body_is_too_large(world: World, cohort: Cohort) -> None:
+    status, body = await world.http("POST", "/api/cohorts", cohort.staff, json={"name": "x" * 400_000})
+    assert status == 413 and body["error"]["code"] == "too_large"
+
+
+async def test_user_list_never_contains_password_hashes(world: World, cohort: Cohort) -> None:
+    status, body = await world.http("GET", "/api/users", cohort.staff)
+    assert status == 200 and len(body["users"]) == 4
+    assert "argon2" not in str(body) and "password" not in str(body)
+
+
+async def test_health_and_readiness(world: World, cohort: Cohort) -> None:
+    assert await world.http("GET", "/healthz") == (200, {"status": "ok"})
+    assert (await world.http("GET", "/readyz"))[0] == 200
+    status, text = await world.http("GET", "/metrics")
+    assert status == 200 and "iopchat_connections" in text
+
+
+async def test_the_web_client_is_served_with_a_strict_content_security_policy(world: World, cohort: Cohort) -> None:
+    import aiohttp
+
+    async with aiohttp.ClientSession() as session:
+        async with session.get(world.server.url + "/") as response:
+            html = await response.text()
+            assert response.status == 200 and response.headers["Content-Security-Policy"] == CSP
+            assert "<script>" not in html and "unsafe-inline" not in CSP
+        async with session.get(world.server.url + "/vendor/socket.io.esm.min.js") as response:
+            assert response.status == 200 and "javascript" in response.headers["Content-Type"]
+        async with session.get(world.server.url + "/static/js/main.js") as response:
+            assert response.status == 200
+
+
+def run_cli(*args: str, uri: str, db: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "MONGODB_URI": uri, "MONGODB_DB": db, "APP_ENV": "development"}
+    return subprocess.run([sys.executable, "-m", "server", *args], env=env, capture_output=True, text=True, timeout=120)
+
+
+async def test_cli_creates_users_and_seeds_the_demo(mongodb_uri: str, db_name: str, server_factory) -> None:  # type: ignore[no-untyped-def]
+    created = run_cli("create-user", "--username", "nina", "--password", PASSWORD, "--role", "counselor", uri=mongodb_uri, db=db_name)
+    assert created.returncode == 0, created.stderr
+    seeded = run_cli("seed-demo", uri=mongodb_uri, db=db_name)
+    assert seeded.returncode == 0 and "river" in seeded.stdout
+    again = run_cli("seed-demo", uri=mongodb_uri, db=db_name)  # idempotent
+    assert again.returncode == 0
+    helped = run_cli("--help", uri=mongodb_uri, db=db_name)
+    assert "create-user" in helped.stdout and "seed-demo" in helped.stdout
+    server = await server_factory()
+    world = World(server=server, password_hash="")
+    status, body = await world.http("POST", "/api/auth/login", json={"username": "nina", "password": PASSWORD})
+    assert status == 200 and body["user"]["role"] == "counselor"
+    cohorts = await server.stores.cohorts.list()
+    assert [c.name for c in cohorts] == ["Evening IOP — Group B"]
+    assert len(await server.stores.rooms.for_cohorts(None)) == 2
