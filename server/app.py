@@ -103,8 +103,10 @@ def create_app(config: Config) -> web.Application:
     async def close_sockets(app: web.Application) -> None:
         """Graceful shutdown: in-flight handlers finish, then every client is told to go
         (they reconnect with back-off to a sibling process or to us after a restart)."""
-        if sio.eio.sockets:  # engine.io's disconnect-all fails on an empty set
-            await sio.eio.disconnect()
+        # Not eio.disconnect(): it waits for each socket's send queue to drain, which
+        # never happens for a client that has just gone away (shutdown hung forever).
+        for socket in list(sio.eio.sockets.values()):
+            await socket.close(wait=False, reason=sio.eio.reason.SERVER_DISCONNECT)
 
     app.on_shutdown.append(close_sockets)
     app.cleanup_ctx.append(lifecycle)

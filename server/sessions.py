@@ -7,6 +7,8 @@ cohort and kicks take effect at once, not at the next reconnect.
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from typing import Any
 
 from bson import ObjectId
@@ -14,6 +16,9 @@ from bson import ObjectId
 from server import alerts, chat, events
 from server.context import AppContext
 from server.registry import Connection
+
+log = logging.getLogger(__name__)
+DISCONNECT_TIMEOUT_SECONDS = 5
 
 
 async def end_sessions(ctx: AppContext, command: dict[str, Any]) -> None:
@@ -23,8 +28,20 @@ async def end_sessions(ctx: AppContext, command: dict[str, Any]) -> None:
     else:
         targets = ctx.registry.of_user(ObjectId(command["user_id"]))
     for conn in targets:
-        await ctx.notifier.to_sid(conn.sid, events.SESSION_ENDED, {"reason": command["reason"]})
-        await ctx.sio.disconnect(conn.sid)
+        await disconnect(ctx, conn.sid, command["reason"])
+
+
+async def disconnect(ctx: AppContext, sid: str, reason: str) -> None:
+    """Tell the client why, then close its socket.
+
+    Bounded: engine.io's close waits for the socket's send queue to drain, which never
+    happens if the client vanished at the same moment, and a logout must not hang on it.
+    """
+    await ctx.notifier.to_sid(sid, events.SESSION_ENDED, {"reason": reason})
+    try:
+        await asyncio.wait_for(ctx.sio.disconnect(sid), DISCONNECT_TIMEOUT_SECONDS)
+    except TimeoutError:
+        log.warning("socket %s did not close within %ss", sid, DISCONNECT_TIMEOUT_SECONDS)
 
 
 async def membership_changed(ctx: AppContext, command: dict[str, Any]) -> None:

@@ -182,8 +182,9 @@ async def _dispatch(
 
 
 async def end_connection(ctx: AppContext, conn: Connection, reason: str) -> None:
-    await ctx.notifier.to_sid(conn.sid, events.SESSION_ENDED, {"reason": reason})
-    await ctx.sio.disconnect(conn.sid)
+    from server.sessions import disconnect
+
+    await disconnect(ctx, conn.sid, reason)
 
 
 # ---- handlers: parse, call the use case, shape the ack --------------------------------
