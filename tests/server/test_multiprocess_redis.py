@@ -1,0 +1,92 @@
+"""Several server processes share rooms, alerts and session ends through Redis.
+
+Two app instances (each with its own Socket.IO manager, registry and control bus, as
+two processes would have) run against one database and one real redis-server.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import subprocess
+import tempfile
+from collections.abc import AsyncIterator
+
+import pytest
+import redis.asyncio as aioredis
+import redis.exceptions
+
+from server.devdb import free_port
+from tests.conftest import PASSWORD, World, open_probe
+
+pytestmark = pytest.mark.redis
+CRISIS = "I want to kill myself tonight"
+
+
+@pytest.fixture
+async def redis_url() -> AsyncIterator[str]:
+    binary = shutil.which("redis-server")
+    assert binary, "redis-server is not installed: run `make setup` (it installs Debian's redis-server)"
+    port = free_port()
+    folder = tempfile.mkdtemp(prefix="iopchat-redis-")
+    process = subprocess.Popen(
+        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", folder],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"redis://127.0.0.1:{port}/0"
+    client = aioredis.from_url(url)
+    try:
+        for _ in range(100):
+            try:
+                await client.ping()
+                break
+            except (OSError, redis.exceptions.ConnectionError):
+                await asyncio.sleep(0.05)
+        yield url
+    finally:
+        await client.aclose()
+        process.terminate()
+        process.wait(timeout=10)
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+async def test_two_processes_share_rooms_alerts_and_logouts(server_factory, password_hash, redis_url: str) -> None:  # type: ignore[no-untyped-def]
+    one = await server_factory(redis_url=redis_url)
+    two = await server_factory(redis_url=redis_url)
+    world_one = World(server=one, password_hash=password_hash)
+    world_two = World(server=two, password_hash=password_hash)
+    cohort_id = await world_one.cohort()
+    room = await world_one.room(cohort_id)
+    alice, bob = await world_one.user("patient", "Alice"), await world_one.user("patient", "Bob")
+    counselor = await world_one.user("counselor", "Casey")
+    for person in (alice, bob, counselor):
+        await world_one.enrol(cohort_id, person)
+
+    alice_on_one = await world_one.connect(alice, join=room)
+    bob_on_two = await world_two.connect(bob, join=room)
+    counselor_on_two = await world_two.connect(counselor)
+    await counselor_on_two.ok("oncall:set", {"on": True})
+
+    sent = await alice_on_one.send(room.id, "hello from process one")
+    assert (await bob_on_two.next("message:new"))["id"] == sent["message"]["id"]
+
+    crisis = await alice_on_one.send(room.id, CRISIS)
+    alert = await counselor_on_two.next("alert:new")
+    assert alert["message_id"] == crisis["message"]["id"]
+    await counselor_on_two.nothing("alert:new")  # sent once, not once per process
+
+    # Logging out through process one ends the socket held by process two.
+    _, login = await world_one.http("POST", "/api/auth/login", json={"username": bob.username, "password": PASSWORD})
+    bob_token_on_two = await open_probe(two.url, login["token"])
+    world_two.probes.append(bob_token_on_two)
+    await bob_token_on_two.next("session")
+    status, _ = await world_one.http("POST", "/api/auth/logout", headers={"Authorization": f"Bearer {login['token']}"})
+    assert status == 204
+    assert (await bob_token_on_two.next("session:ended"))["reason"] == "logout"
+
+    # Removing a patient through process one takes them out of the room on process two.
+    await world_one.http("DELETE", f"/api/cohorts/{cohort_id}/members/{bob.id}", await world_one.user("staff"))
+    assert (await bob_on_two.next("room:removed"))["room_id"] == str(room.id)
+    for probe in world_one.probes + world_two.probes:
+        await probe.close()
