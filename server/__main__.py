@@ -1,8 +1,8 @@
 """`python -m server` serves (the Procfile's command); subcommands manage accounts.
 
-    python -m server                     serve
-    python -m server create-user --username U --password P --role R [--display-name D]
-    python -m server seed-demo
+python -m server                     serve
+python -m server create-user --username U --password P --role R [--display-name D]
+python -m server seed-demo
 """
 
 from __future__ import annotations

@@ -46,9 +46,12 @@ def assess(ctx: AppContext, text: str, room: Room) -> tuple[Detection | None, po
 
 async def store_detector_flag(
     ctx: AppContext, message_doc: dict[str, Any], room: Room, author: Principal, detection: Detection | None
-) -> Flag:
+) -> tuple[Flag, bool]:
+    """Store the flag of a message about to be stored; (flag, False) if this send was
+    flagged before (a retry), in which case the flag names the message id to reuse."""
     return await ctx.stores.flags.insert(
         {
+            "dedupe_key": f"detector:{author.user_id}:{message_doc['client_id']}",
             "message_id": message_doc["_id"],
             "room_id": room.id,
             "cohort_id": room.cohort_id,
@@ -186,11 +189,9 @@ async def report_message(
     ctx: AppContext, principal: Principal, message: Message, room: Room, reason: str | None, origin: Origin
 ) -> Flag:
     """A peer's report becomes a `source: report` flag (one per reporter and message)."""
-    for existing in await ctx.stores.flags.for_message(message.id):
-        if existing.source == "report" and existing.reported_by_id == principal.user_id:
-            return existing
-    flag = await ctx.stores.flags.insert(
+    flag, created = await ctx.stores.flags.insert(
         {
+            "dedupe_key": f"report:{principal.user_id}:{message.id}",
             "message_id": message.id,
             "room_id": room.id,
             "cohort_id": room.cohort_id,
@@ -211,6 +212,8 @@ async def report_message(
             "created_at": utcnow(),
         }
     )
+    if not created:
+        return flag
     await ctx.stores.messages.add_flag(message.id, flag.id, flag.severity)
     await record(ctx, "message.report", principal, ("message", message.id), origin, flag_id=str(flag.id))
     try:

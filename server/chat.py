@@ -12,7 +12,6 @@ from typing import Any
 
 from bson import ObjectId
 
-import moderation.policy as policy
 from server import alerts, events
 from server.access import access_room
 from server.clock import utcnow
@@ -65,7 +64,11 @@ async def leave_room(ctx: AppContext, conn: Connection, room_id: ObjectId, *, an
         return
     principal = conn.principal
     conn.rooms.discard(room_id)
-    for name in (events.room_mods(room_id), events.room_patients(room_id), events.room_user(room_id, principal.user_id)):
+    for name in (
+        events.room_mods(room_id),
+        events.room_patients(room_id),
+        events.room_user(room_id, principal.user_id),
+    ):
         await ctx.sio.leave_room(conn.sid, name)
     if announce and not ctx.registry.user_in_room(principal.user_id, room_id):
         await ctx.notifier.presence(room_id, principal, online=False)
@@ -129,14 +132,15 @@ async def send_message(ctx: AppContext, conn: Connection, cmd: SendMessage) -> M
     }
     flag_id = None
     if decision.flag:
-        stored = await ctx.stores.messages.by_client_id(principal.user_id, cmd.client_id)
-        if stored is not None:
-            return stored
         # The flag is written before the message: if the message then fails to store,
         # the crisis words still reach a human through the open flag.
-        flag = await alerts.store_detector_flag(ctx, doc, room, principal, detection)
+        flag, fresh = await alerts.store_detector_flag(ctx, doc, room, principal, detection)
+        if not fresh:  # this send was flagged before: a retry
+            stored = await ctx.stores.messages.by_client_id(principal.user_id, cmd.client_id)
+            if stored is not None:
+                return stored
         flag_id = flag.id
-        doc.update(flag_ids=[flag.id], severity=flag.severity, categories=list(flag.categories))
+        doc.update(_id=flag.message_id, flag_ids=[flag.id], severity=flag.severity, categories=list(flag.categories))
 
     message, created = await ctx.stores.messages.insert(doc)
     if not created:

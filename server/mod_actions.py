@@ -54,7 +54,9 @@ async def change_message(ctx: AppContext, conn: Connection, action: str, cmd: Me
     else:
         allowed, new_status = TRANSITIONS[action]
         if message.status not in allowed:
-            raise Invalid(f"A {message.status} message cannot be {'released' if action == 'release' else action + 'd'}.")
+            raise Invalid(
+                f"A {message.status} message cannot be {'released' if action == 'release' else action + 'd'}."
+            )
         changes: dict[str, Any] = {"status": new_status, "moderation": _moderation(principal, cmd.reason)}
         if action == "hide":
             changes["status_before_hide"] = message.status
@@ -86,7 +88,9 @@ async def mute(ctx: AppContext, conn: Connection, cmd: Mute) -> dict[str, Any]:
     until = utcnow() + timedelta(minutes=cmd.minutes)
     await ctx.stores.rooms.mute(room.id, user.id, until, cmd.reason, conn.principal.user_id)
     await ctx.control.publish("mute_changed", room_id=str(room.id), user_id=str(user.id))
-    await record(ctx, "mod.mute", conn.principal, ("user", user.id), conn.origin, room_id=str(room.id), minutes=cmd.minutes)
+    await record(
+        ctx, "mod.mute", conn.principal, ("user", user.id), conn.origin, room_id=str(room.id), minutes=cmd.minutes
+    )
     await ctx.notifier.to_user(
         user.id, events.MOD_MUTED, {"room_id": str(room.id), "until": iso(until), "reason": cmd.reason}
     )
@@ -106,19 +110,28 @@ async def kick(ctx: AppContext, conn: Connection, cmd: MemberAction) -> dict[str
     room = await access_room_to_moderate(ctx, conn.principal, cmd.room_id)
     user = await _member_of_room(ctx, room, cmd.user_id)
     await record(ctx, "mod.kick", conn.principal, ("user", user.id), conn.origin, room_id=str(room.id))
-    await ctx.control.publish("kick", user_id=str(user.id), room_id=str(room.id), reason=cmd.reason or "removed_by_counselor")
+    await ctx.control.publish(
+        "kick", user_id=str(user.id), room_id=str(room.id), reason=cmd.reason or "removed_by_counselor"
+    )
     return {}
 
 
-async def _update_room(ctx: AppContext, conn: Connection, room: Room, action: str, changes: dict[str, Any]) -> dict[str, Any]:
+async def _update_room(
+    ctx: AppContext, conn: Connection, room: Room, action: str, changes: dict[str, Any]
+) -> dict[str, Any]:
     updated = await ctx.stores.rooms.update(room.id, changes)
     if updated is None:
         raise NotFound("That room does not exist.")
     ctx.caches.rooms.invalidate(room.id)
     await ctx.control.publish("room_changed", room_id=str(room.id))
-    await record(ctx, f"mod.{action}", conn.principal, ("room", room.id), conn.origin, **{
-        k: (str(v) if isinstance(v, ObjectId) else v) for k, v in changes.items()
-    })
+    await record(
+        ctx,
+        f"mod.{action}",
+        conn.principal,
+        ("room", room.id),
+        conn.origin,
+        **{k: (str(v) if isinstance(v, ObjectId) else v) for k, v in changes.items()},
+    )
     pinned = await ctx.stores.messages.get(updated.pinned_message_id) if updated.pinned_message_id else None
     await ctx.notifier.room_updated(updated, pinned)
     return {"room": await room_view(ctx, updated, conn.principal)}

@@ -152,7 +152,11 @@ class Message:
             flag_ids=tuple(doc.get("flag_ids", ())),
             status_before_hide=doc.get("status_before_hide"),
             moderation=Moderation(
-                by_id=mod["by_id"], by_name=mod["by_name"], by_role=mod["by_role"], at=mod["at"], reason=mod.get("reason")
+                by_id=mod["by_id"],
+                by_name=mod["by_name"],
+                by_role=mod["by_role"],
+                at=mod["at"],
+                reason=mod.get("reason"),
             )
             if mod
             else None,

@@ -61,13 +61,13 @@ class Notifier:
 
     async def room_updated(self, room: Room, pinned: Message | None) -> None:
         await self.emit(events.ROOM_UPDATED, room_payload(room, pinned, moderator=True), events.room_mods(room.id))
-        await self.emit(
-            events.ROOM_UPDATED, room_payload(room, pinned, moderator=False), events.room_patients(room.id)
-        )
+        await self.emit(events.ROOM_UPDATED, room_payload(room, pinned, moderator=False), events.room_patients(room.id))
 
     async def typing(self, room_id: ObjectId, principal: Principal, typing: bool, sid: str) -> None:
         payload = {"room_id": str(room_id), "user": self._user(principal), "typing": typing}
-        await self.emit(events.TYPING, payload, [events.room_patients(room_id), events.room_mods(room_id)], skip_sid=sid)
+        await self.emit(
+            events.TYPING, payload, [events.room_patients(room_id), events.room_mods(room_id)], skip_sid=sid
+        )
 
     async def presence(self, room_id: ObjectId, principal: Principal, online: bool) -> None:
         payload = {"room_id": str(room_id), "user": self._user(principal), "online": online}

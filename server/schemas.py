@@ -86,9 +86,7 @@ def clean_text(text: str) -> str:
     """
     text = text.translate(_INVISIBLE)
     kept = [
-        ch
-        for ch in text
-        if ch in "\n\t" or (unicodedata.category(ch) not in ("Cc", "Cs") and ch not in "\u2028\u2029")
+        ch for ch in text if ch in "\n\t" or (unicodedata.category(ch) not in ("Cc", "Cs") and ch not in "\u2028\u2029")
     ]
     return "".join(kept).strip()
 
@@ -224,7 +222,10 @@ def parse_message_action(data: Any) -> MessageAction:
 def parse_mute(data: Any) -> Mute:
     data = _object(data)
     return Mute(
-        _id(data, "room_id"), _id(data, "user_id"), _int(data, "minutes", 1, 1440), _optional_text(data, "reason", MAX_REASON)
+        _id(data, "room_id"),
+        _id(data, "user_id"),
+        _int(data, "minutes", 1, 1440),
+        _optional_text(data, "reason", MAX_REASON),
     )
 
 

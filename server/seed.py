@@ -40,7 +40,13 @@ async def seed_demo(stores: Stores) -> list[DemoLogin]:
     cohort = next((c for c in await stores.cohorts.list() if c.name == DEMO_COHORT), None)
     if cohort is None:
         cohort = await stores.cohorts.create(
-            {"name": DEMO_COHORT, "program": "IOP", "schedule": "Mon/Wed/Thu 6-9pm", "start_date": None, "end_date": None}
+            {
+                "name": DEMO_COHORT,
+                "program": "IOP",
+                "schedule": "Mon/Wed/Thu 6-9pm",
+                "start_date": None,
+                "end_date": None,
+            }
         )
         for name in DEMO_ROOMS:
             await stores.rooms.create(cohort.id, cohort.name, name)

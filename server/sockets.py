@@ -64,7 +64,9 @@ def origin_of(environ: dict[str, Any]) -> Origin:
 def setup_socket_handlers(sio: ChatServer, ctx: AppContext) -> None:
     async def connect(sid: str, environ: dict[str, Any], auth: Any = None) -> bool:
         if environ is not sio.get_environ(sid):  # a forged "connect" event (W5)
-            raise socketio.exceptions.ConnectionRefusedError("Refused.", {"code": "unauthorized", "message": "Refused."})
+            raise socketio.exceptions.ConnectionRefusedError(
+                "Refused.", {"code": "unauthorized", "message": "Refused."}
+            )
         token = auth.get("token") if isinstance(auth, dict) else None
         try:
             principal, user = await authenticate(ctx.config, ctx.stores, token)

@@ -15,7 +15,9 @@ async def healthz(request: web.Request) -> web.Response:
 async def readyz(request: web.Request) -> web.Response:
     if await ping(context(request).stores.db):
         return web.json_response({"status": "ready"})
-    return web.json_response({"status": "unavailable", "error": {"code": "unavailable", "message": "database"}}, status=503)
+    return web.json_response(
+        {"status": "unavailable", "error": {"code": "unavailable", "message": "database"}}, status=503
+    )
 
 
 async def metrics(request: web.Request) -> web.Response:

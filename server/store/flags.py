@@ -26,10 +26,21 @@ class FlagStore:
         self._flags = db["flags"]
         self._claims = db["escalation_claims"]
 
-    async def insert(self, doc: dict[str, Any]) -> Flag:
+    async def insert(self, doc: dict[str, Any]) -> tuple[Flag, bool]:
+        """Insert unless a flag with the same `dedupe_key` exists; returns (flag, created).
+
+        The unique index does the deduplication (a retried send, a second report of the
+        same message by the same person), so the common path costs one insert and no read.
+        """
         doc = {"_id": ObjectId(), "severity_rank": SEVERITY_RANK[doc["severity"]], **doc}
-        await self._flags.insert_one(doc)
-        return Flag.from_doc(doc)
+        try:
+            await self._flags.insert_one(doc)
+        except DuplicateKeyError:
+            existing = await self._flags.find_one({"dedupe_key": doc["dedupe_key"]})
+            if existing is None:
+                raise
+            return Flag.from_doc(existing), False
+        return Flag.from_doc(doc), True
 
     async def get(self, flag_id: ObjectId) -> Flag | None:
         doc = await self._flags.find_one({"_id": flag_id})

@@ -29,7 +29,10 @@ INDEXES: dict[str, list[IndexModel]] = {
         IndexModel([("status", ASCENDING), ("severity_rank", DESCENDING), ("_id", DESCENDING)], name="queue"),
         IndexModel([("cohort_id", ASCENDING), ("severity_rank", DESCENDING), ("_id", DESCENDING)], name="cohort_queue"),
         IndexModel([("message_id", ASCENDING)], name="by_message"),
-        IndexModel([("status", ASCENDING), ("severity", ASCENDING), ("escalation_level", ASCENDING)], name="escalation"),
+        IndexModel([("dedupe_key", ASCENDING)], unique=True, name="dedupe_key_unique"),
+        IndexModel(
+            [("status", ASCENDING), ("severity", ASCENDING), ("escalation_level", ASCENDING)], name="escalation"
+        ),
     ],
     "audit": [
         IndexModel([("actor_id", ASCENDING), ("_id", DESCENDING)], name="by_actor"),

@@ -2,12 +2,19 @@
 
 Ordering. Each message gets `seq` = the room's previous seq + 1, guarded by the unique
 index (room_id, seq). A process remembers the last seq it saw per room and inserts
-optimistically (one round trip); if another process got there first, the unique index
-refuses the insert and we reload the room's maximum and try again. Because a process
-only ever builds on a seq it has seen committed, seq N+1 can only exist once seq N does,
-so a reader asking for "everything after N" (catch-up after a reconnect) never misses a
-message that commits later with a smaller number. Within a process a per-room lock keeps
-the insert order equal to the send order.
+optimistically; if another process got there first, the unique index refuses the insert
+and we reload the room's maximum and try again. Because a process only ever builds on a
+seq it has seen committed, seq N+1 can only exist once seq N does, so a reader asking for
+"everything after N" (catch-up after a reconnect) never misses a message that commits
+later with a smaller number.
+
+Group commit. One writer task per process inserts whatever sends are waiting, in arrival
+order, with one ordered `insert_many`. At low load a batch is one message (no added
+delay); under load, round trips and database transactions are shared (FerretDB: ~450
+single inserts/s but ~7,000 messages/s in batches of 20, measured by bench/README.md).
+An ordered insert stops at the first refused document; the ones before it are stored,
+the refused one is resolved (a retry of a stored message) or re-numbered, and the rest
+go round again.
 
 Idempotency. The unique index (author_id, client_id) makes a retried send a no-op that
 returns the stored message.
@@ -16,24 +23,33 @@ returns the stored message.
 from __future__ import annotations
 
 import asyncio
-from collections import defaultdict
+from dataclasses import dataclass
 from typing import Any
 
 from bson import ObjectId
 from pymongo import ReturnDocument
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import DuplicateKeyError
+from pymongo.errors import BulkWriteError
 
 from server.models import Message
 
 MAX_SEQ_RETRIES = 20
+MAX_BATCH = 256
+DUPLICATE_KEY = 11000
+
+
+@dataclass
+class _Pending:
+    doc: dict[str, Any]
+    future: asyncio.Future[tuple[Message, bool]]
 
 
 class MessageStore:
     def __init__(self, db: AsyncDatabase) -> None:
         self._messages = db["messages"]
         self._last_seq: dict[ObjectId, int] = {}
-        self._locks: defaultdict[ObjectId, asyncio.Lock] = defaultdict(asyncio.Lock)
+        self._queue: list[_Pending] = []
+        self._writer: asyncio.Task[None] | None = None
 
     async def by_client_id(self, author_id: ObjectId, client_id: str) -> Message | None:
         doc = await self._messages.find_one({"author_id": author_id, "client_id": client_id})
@@ -42,26 +58,64 @@ class MessageStore:
     async def insert(self, doc: dict[str, Any]) -> tuple[Message, bool]:
         """Store a new message; returns (message, created). created=False for a retry.
 
-        `doc` has every field but `_id` and `seq`, which are assigned here.
+        `doc` has every field but `seq` (and optionally `_id`), assigned here. Raises the
+        driver's error if the database fails; the message may then or may not be stored,
+        and a retry with the same client_id settles it.
         """
-        room_id: ObjectId = doc["room_id"]
-        async with self._locks[room_id]:
-            for _ in range(MAX_SEQ_RETRIES):
-                if room_id not in self._last_seq:
-                    self._last_seq[room_id] = await self._max_seq(room_id)
-                seq = self._last_seq[room_id] + 1
-                candidate = {"_id": ObjectId(), **doc, "seq": seq}
-                try:
-                    await self._messages.insert_one(candidate)
-                except DuplicateKeyError:
-                    existing = await self.by_client_id(doc["author_id"], doc["client_id"])
-                    if existing is not None:
-                        return existing, False
-                    self._last_seq.pop(room_id, None)  # another process advanced the room
-                    continue
-                self._last_seq[room_id] = seq
-                return Message.from_doc(candidate), True
-        raise RuntimeError("could not allocate a message sequence number")
+        pending = _Pending(doc, asyncio.get_running_loop().create_future())
+        self._queue.append(pending)
+        if self._writer is None or self._writer.done():
+            self._writer = asyncio.create_task(self._drain(), name="message-writer")
+        return await pending.future
+
+    async def _drain(self) -> None:
+        while self._queue:
+            batch, self._queue = self._queue[:MAX_BATCH], self._queue[MAX_BATCH:]
+            try:
+                await self._write(batch)
+            except Exception as exc:  # delivered to every waiting sender, never swallowed
+                for room_id in {p.doc["room_id"] for p in batch}:
+                    self._last_seq.pop(room_id, None)
+                for pending in batch:
+                    if not pending.future.done():
+                        pending.future.set_exception(exc)
+
+    async def _write(self, batch: list[_Pending]) -> None:
+        todo = batch
+        for _ in range(MAX_SEQ_RETRIES):
+            if not todo:
+                return
+            for room_id in {p.doc["room_id"] for p in todo} - self._last_seq.keys():
+                self._last_seq[room_id] = await self._max_seq(room_id)
+            next_seq = dict(self._last_seq)
+            candidates = []
+            for pending in todo:
+                room_id = pending.doc["room_id"]
+                next_seq[room_id] += 1
+                candidates.append({"_id": ObjectId(), **pending.doc, "seq": next_seq[room_id]})
+            try:
+                await self._messages.insert_many(candidates, ordered=True)
+                stored, refused = len(candidates), None
+            except BulkWriteError as exc:
+                error = exc.details["writeErrors"][0]
+                if error.get("code") != DUPLICATE_KEY:
+                    raise
+                stored, refused = error["index"], todo[error["index"]]
+            for pending, doc in zip(todo[:stored], candidates[:stored], strict=True):
+                self._last_seq[doc["room_id"]] = doc["seq"]
+                if not pending.future.done():
+                    pending.future.set_result((Message.from_doc(doc), True))
+            if refused is None:
+                return
+            existing = await self.by_client_id(refused.doc["author_id"], refused.doc["client_id"])
+            if existing is not None:  # a retry of a stored message
+                if not refused.future.done():
+                    refused.future.set_result((existing, False))
+                todo = todo[stored + 1 :]
+            else:  # another process took that seq: reload the room and go round again
+                self._last_seq.pop(refused.doc["room_id"], None)
+                todo = todo[stored:]
+        raise RuntimeError("could not allocate message sequence numbers")
 
     async def _max_seq(self, room_id: ObjectId) -> int:
         doc = await self._messages.find_one({"room_id": room_id}, {"seq": 1}, sort=[("seq", -1)])
@@ -79,7 +133,9 @@ class MessageStore:
     ) -> tuple[list[Message], bool]:
         return await self._page(room_id, {"$lt": seq}, limit, newest_first=True, viewer=viewer)
 
-    async def after(self, room_id: ObjectId, seq: int, limit: int, viewer: ObjectId | None) -> tuple[list[Message], bool]:
+    async def after(
+        self, room_id: ObjectId, seq: int, limit: int, viewer: ObjectId | None
+    ) -> tuple[list[Message], bool]:
         return await self._page(room_id, {"$gt": seq}, limit, newest_first=False, viewer=viewer)
 
     async def _page(

@@ -12,8 +12,16 @@ from tests.conftest import PASSWORD, Cohort, World
 
 async def test_staff_create_a_cohort_with_rooms_and_people_who_can_then_chat(world: World, cohort: Cohort) -> None:
     status, created = await world.http(
-        "POST", "/api/cohorts", cohort.staff,
-        json={"name": "Weekend IOP", "program": "IOP", "schedule": "Sat 9-12", "start_date": "2027-01-09", "end_date": None},
+        "POST",
+        "/api/cohorts",
+        cohort.staff,
+        json={
+            "name": "Weekend IOP",
+            "program": "IOP",
+            "schedule": "Sat 9-12",
+            "start_date": "2027-01-09",
+            "end_date": None,
+        },
     )
     assert status == 201
     assert created["name"] == "Weekend IOP" and created["active"] is True and created["start_date"] == "2027-01-09"
@@ -21,15 +29,27 @@ async def test_staff_create_a_cohort_with_rooms_and_people_who_can_then_chat(wor
     status, room = await world.http("POST", f"/api/cohorts/{cohort_id}/rooms", cohort.staff, json={"name": "Lounge"})
     assert status == 201 and room["cohort_id"] == cohort_id and room["cohort_name"] == "Weekend IOP"
     status, user = await world.http(
-        "POST", "/api/users", cohort.staff,
-        json={"username": "dana.w", "display_name": "Dana", "role": "patient", "password": "a-long-password", "language": "es"},
+        "POST",
+        "/api/users",
+        cohort.staff,
+        json={
+            "username": "dana.w",
+            "display_name": "Dana",
+            "role": "patient",
+            "password": "a-long-password",
+            "language": "es",
+        },
     )
     assert status == 201 and "password" not in user and "password_hash" not in user
     assert user["username"] == "dana.w" and user["language"] == "es" and user["active"] is True
     assert (await world.http("POST", f"/api/cohorts/{cohort_id}/members/{user['id']}", cohort.staff))[0] == 204
-    assert (await world.http("POST", f"/api/cohorts/{cohort_id}/counselors/{cohort.counselor.id}", cohort.staff))[0] == 204
+    assert (await world.http("POST", f"/api/cohorts/{cohort_id}/counselors/{cohort.counselor.id}", cohort.staff))[
+        0
+    ] == 204
 
-    status, login = await world.http("POST", "/api/auth/login", json={"username": "dana.w", "password": "a-long-password"})
+    status, login = await world.http(
+        "POST", "/api/auth/login", json={"username": "dana.w", "password": "a-long-password"}
+    )
     assert status == 200
     status, me = await world.http("GET", "/api/me", headers={"Authorization": f"Bearer {login['token']}"})
     assert [r["name"] for r in me["rooms"]] == ["Lounge"]
@@ -48,7 +68,9 @@ async def test_a_newly_assigned_counselor_sees_the_cohort_without_reconnecting(w
 
 
 async def test_patch_updates_a_cohort_and_renames_its_rooms(world: World, cohort: Cohort) -> None:
-    status, updated = await world.http("PATCH", f"/api/cohorts/{cohort.id}", cohort.staff, json={"name": "Evening IOP A"})
+    status, updated = await world.http(
+        "PATCH", f"/api/cohorts/{cohort.id}", cohort.staff, json={"name": "Evening IOP A"}
+    )
     assert status == 200 and updated["name"] == "Evening IOP A"
     _, me = await world.http("GET", "/api/me", cohort.alice)
     assert me["rooms"][0]["cohort_name"] == "Evening IOP A"
@@ -68,7 +90,7 @@ async def test_admin_input_errors(world: World, cohort: Cohort) -> None:
         ("POST", f"/api/cohorts/{cohort.id}/members/{cohort.counselor.id}", None, 400),
         ("POST", f"/api/cohorts/{cohort.id}/counselors/{cohort.alice.id}", None, 400),
         ("POST", f"/api/cohorts/{cohort.id}/members/0123456789abcdef01234567", None, 404),
-        ("POST", f"/api/cohorts/0123456789abcdef01234567/rooms", {"name": "x"}, 404),
+        ("POST", "/api/cohorts/0123456789abcdef01234567/rooms", {"name": "x"}, 404),
     ]
     for method, path, body, expected in cases:
         status, answer = await world.http(method, path, cohort.staff, json=body)
@@ -121,7 +143,9 @@ def run_cli(*args: str, uri: str, db: str) -> subprocess.CompletedProcess[str]:
 
 
 async def test_cli_creates_users_and_seeds_the_demo(mongodb_uri: str, db_name: str, server_factory) -> None:  # type: ignore[no-untyped-def]
-    created = run_cli("create-user", "--username", "nina", "--password", PASSWORD, "--role", "counselor", uri=mongodb_uri, db=db_name)
+    created = run_cli(
+        "create-user", "--username", "nina", "--password", PASSWORD, "--role", "counselor", uri=mongodb_uri, db=db_name
+    )
     assert created.returncode == 0, created.stderr
     seeded = run_cli("seed-demo", uri=mongodb_uri, db=db_name)
     assert seeded.returncode == 0 and "river" in seeded.stdout

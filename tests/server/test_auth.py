@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 import uuid
 
+import aiohttp
 import jwt
 import pytest
 
@@ -29,7 +31,7 @@ def claims(user_id: str, **overrides: object) -> dict[str, object]:
 
 def forged_tokens(user_id: str) -> dict[str, str]:
     none_header = jwt.utils.base64url_encode(b'{"alg":"none","typ":"JWT"}').decode()
-    body = jwt.utils.base64url_encode(__import__("json").dumps(claims(user_id)).encode()).decode()
+    body = jwt.utils.base64url_encode(json.dumps(claims(user_id)).encode()).decode()
     return {
         "garbage": "not-a-token",
         "wrong-key": jwt.encode(claims(user_id), "another-secret-" + "y" * 40, algorithm="HS256"),
@@ -46,7 +48,18 @@ def forged_tokens(user_id: str) -> dict[str, str]:
 
 @pytest.mark.parametrize(
     "kind",
-    ["garbage", "wrong-key", "alg-none", "no-exp", "no-jti", "wrong-aud", "wrong-iss", "wrong-role", "unknown-user", "hs512"],
+    [
+        "garbage",
+        "wrong-key",
+        "alg-none",
+        "no-exp",
+        "no-jti",
+        "wrong-aud",
+        "wrong-iss",
+        "wrong-role",
+        "unknown-user",
+        "hs512",
+    ],
 )
 async def test_forged_or_malformed_tokens_are_refused_as_unauthorized(world: World, cohort: Cohort, kind: str) -> None:
     probe = await open_probe(world.server.url, forged_tokens(str(cohort.alice.id))[kind])
@@ -82,7 +95,9 @@ async def test_the_servers_own_origin_is_allowed(world: World, cohort: Cohort) -
 
 
 async def test_login_returns_a_token_that_opens_a_socket(world: World, cohort: Cohort) -> None:
-    status, body = await world.http("POST", "/api/auth/login", json={"username": cohort.alice.username, "password": PASSWORD})
+    status, body = await world.http(
+        "POST", "/api/auth/login", json={"username": cohort.alice.username, "password": PASSWORD}
+    )
     assert status == 200
     assert body["user"] == {"id": str(cohort.alice.id), "display_name": "Alice", "role": "patient"}
     assert body["expires_at"].endswith("Z")
@@ -94,7 +109,9 @@ async def test_login_returns_a_token_that_opens_a_socket(world: World, cohort: C
 
 
 async def test_wrong_password_and_unknown_user_get_the_same_answer(world: World, cohort: Cohort) -> None:
-    bad_password = await world.http("POST", "/api/auth/login", json={"username": cohort.alice.username, "password": "nope-nope"})
+    bad_password = await world.http(
+        "POST", "/api/auth/login", json={"username": cohort.alice.username, "password": "nope-nope"}
+    )
     unknown = await world.http("POST", "/api/auth/login", json={"username": "nobody-here", "password": "nope-nope"})
     assert bad_password == unknown
     assert bad_password[0] == 401 and bad_password[1]["error"]["code"] == "unauthorized"
@@ -102,20 +119,30 @@ async def test_wrong_password_and_unknown_user_get_the_same_answer(world: World,
 
 async def test_login_is_rate_limited_after_five_failures_for_a_username(world: World, cohort: Cohort) -> None:
     for _ in range(5):
-        status, _ = await world.http("POST", "/api/auth/login", json={"username": cohort.bob.username, "password": "guess-guess"})
+        status, _ = await world.http(
+            "POST", "/api/auth/login", json={"username": cohort.bob.username, "password": "guess-guess"}
+        )
         assert status == 401
-    status, body = await world.http("POST", "/api/auth/login", json={"username": cohort.bob.username, "password": PASSWORD})
+    status, body = await world.http(
+        "POST", "/api/auth/login", json={"username": cohort.bob.username, "password": PASSWORD}
+    )
     assert status == 429 and body["error"]["code"] == "rate_limited"
-    async with __import__("aiohttp").ClientSession() as session:
-        async with session.post(world.server.url + "/api/auth/login", json={"username": cohort.bob.username, "password": PASSWORD}) as r:
+    async with aiohttp.ClientSession() as session:
+        async with session.post(
+            world.server.url + "/api/auth/login", json={"username": cohort.bob.username, "password": PASSWORD}
+        ) as r:
             assert r.status == 429 and int(r.headers["Retry-After"]) > 0
     # another username is unaffected
-    status, _ = await world.http("POST", "/api/auth/login", json={"username": cohort.alice.username, "password": PASSWORD})
+    status, _ = await world.http(
+        "POST", "/api/auth/login", json={"username": cohort.alice.username, "password": PASSWORD}
+    )
     assert status == 200
 
 
 async def test_logout_revokes_the_token_and_ends_its_sockets(world: World, cohort: Cohort) -> None:
-    _, body = await world.http("POST", "/api/auth/login", json={"username": cohort.alice.username, "password": PASSWORD})
+    _, body = await world.http(
+        "POST", "/api/auth/login", json={"username": cohort.alice.username, "password": PASSWORD}
+    )
     token = body["token"]
     probe = await open_probe(world.server.url, token)
     world.probes.append(probe)
@@ -156,7 +183,9 @@ async def test_deactivated_user_is_disconnected_and_cannot_come_back(world: Worl
     old = await open_probe(world.server.url, token)
     world.probes.append(old)
     assert old.refusal["code"] == "unauthorized"
-    login, body = await world.http("POST", "/api/auth/login", json={"username": cohort.bob.username, "password": PASSWORD})
+    login, body = await world.http(
+        "POST", "/api/auth/login", json={"username": cohort.bob.username, "password": PASSWORD}
+    )
     assert login == 200
 
 

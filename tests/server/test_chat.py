@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import json
 
 import pytest
+from bson import ObjectId
 
 from tests.conftest import Cohort, World, new_client_id
 
@@ -24,7 +26,7 @@ async def test_two_patients_chat_and_both_see_the_message_once(world: World, coh
         received = await probe.next("message:new")
         assert received["id"] == message["id"]
         await probe.nothing("message:new")
-    stored = await world.stores.messages.get(__import__("bson").ObjectId(message["id"]))
+    stored = await world.stores.messages.get(ObjectId(message["id"]))
     assert stored is not None and stored.text == "made it to group tonight"
 
 
@@ -205,13 +207,16 @@ BAD_SENDS = [
     pytest.param({"room_id": "ROOM", "text": "hi", "client_id": "short"}, "invalid", id="short-client-id"),
     pytest.param({"room_id": "ROOM", "text": "hi", "client_id": "has space!!"}, "invalid", id="bad-client-id"),
     pytest.param({"room_id": "ROOM", "text": "hi", "client_id": {"$ne": None}}, "invalid", id="operator-client-id"),
-    pytest.param({"room_id": "0123456789abcdef01234567", "text": "hi", "client_id": "abcdefgh1"}, "not_found",
-                 id="unknown-room"),
+    pytest.param(
+        {"room_id": "0123456789abcdef01234567", "text": "hi", "client_id": "abcdefgh1"}, "not_found", id="unknown-room"
+    ),
 ]
 
 
 @pytest.mark.parametrize("payload, code", BAD_SENDS)
-async def test_malformed_send_is_refused_and_stores_nothing(world: World, cohort: Cohort, payload: object, code: str) -> None:
+async def test_malformed_send_is_refused_and_stores_nothing(
+    world: World, cohort: Cohort, payload: object, code: str
+) -> None:
     alice = await world.connect(cohort.alice, join=cohort.room)
     if isinstance(payload, dict) and payload.get("room_id") == "ROOM":
         payload = {**payload, "room_id": str(cohort.room.id)}
@@ -269,8 +274,8 @@ async def test_reserved_event_names_disconnect_the_client(world: World, cohort: 
     bob = await world.connect(cohort.bob, join=cohort.room)
     bob.drain("presence")
     # Send the raw packet: python-socketio's client refuses to emit reserved names itself.
-    forged = '42["%s",{"REMOTE_ADDR":"10.9.9.9","HTTP_X_ROLE":"staff"},{"token":"forged"}]' % name
-    await alice.client.eio.send(forged[1:])
+    forged = json.dumps([name, {"REMOTE_ADDR": "10.9.9.9", "HTTP_X_ROLE": "staff"}, {"token": "forged"}])
+    await alice.client.eio.send("2" + forged)  # Socket.IO EVENT packet, namespace "/"
 
     await asyncio.wait_for(alice.disconnected.wait(), 5)
     assert (await bob.next("presence"))["online"] is False
@@ -297,3 +302,28 @@ async def test_removed_patient_leaves_the_room_at_once(world: World, cohort: Coh
     await bob.nothing("message:new")
     again = await bob.call("room:join", {"room_id": str(cohort.room.id)})
     assert again["error"]["code"] == "forbidden"
+
+
+async def test_many_senders_at_once_get_unique_increasing_sequence_numbers_in_their_own_order(
+    world: World, cohort: Cohort
+) -> None:
+    senders = [await world.user("patient", f"P{i}") for i in range(8)]
+    probes = []
+    for person in senders:
+        await world.enrol(cohort.id, person)
+        probes.append(await world.connect(person, join=cohort.room))
+
+    async def burst(probe: object, name: str) -> list[dict]:  # type: ignore[type-arg]
+        return await asyncio.gather(*(probe.send(cohort.room.id, f"{name}-{i}") for i in range(8)))  # type: ignore[attr-defined]
+
+    results = await asyncio.gather(*(burst(p, f"P{i}") for i, p in enumerate(probes)))
+
+    acks = [ack for per_sender in results for ack in per_sender]
+    assert all(a["ok"] for a in acks)
+    seqs = sorted(a["message"]["seq"] for a in acks)
+    assert seqs == list(range(1, 65))
+    for i, per_sender in enumerate(results):
+        own = [a["message"]["seq"] for a in per_sender]
+        assert own == sorted(own), f"P{i}'s messages were stored out of order"
+    history = await probes[0].ok("message:history", {"room_id": str(cohort.room.id), "limit": 100})
+    assert [m["seq"] for m in history["messages"]] == list(range(1, 65))

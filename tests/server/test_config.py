@@ -39,7 +39,9 @@ def test_production_refuses_unsafe_settings(env: dict[str, str], complaint: str)
 
 
 def test_production_starts_with_a_strong_secret_and_a_database() -> None:
-    config = Config.from_env({"APP_ENV": "production", "JWT_SECRET": STRONG, "MONGODB_URI": "mongodb://db/?replicaSet=rs0"})
+    config = Config.from_env(
+        {"APP_ENV": "production", "JWT_SECRET": STRONG, "MONGODB_URI": "mongodb://db/?replicaSet=rs0"}
+    )
     assert config.production and config.metrics_public is False
 
 

@@ -36,7 +36,7 @@ async def test_high_severity_message_alerts_the_oncall_counselor_holds_it_and_sh
     assert alert["severity"] == "high" and "suicide" in alert["categories"]
     assert alert["text"] == CRISIS and alert["source"] == "detector" and alert["status"] == "open"
     match = alert["matches"][0]
-    assert CRISIS[match["start"]:match["end"]].lower().startswith("want to kill")
+    assert CRISIS[match["start"] : match["end"]].lower().startswith("want to kill")
     assert alert["author"] == {"id": str(cohort.alice.id), "display_name": "Alice", "role": "patient"}
     resources = await alice.next("crisis:resources")
     assert resources["message_id"] == message["id"]

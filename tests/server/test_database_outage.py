@@ -24,7 +24,9 @@ async def own_database() -> AsyncIterator[LocalDatabase]:
 
 
 async def test_sends_fail_as_unavailable_while_the_database_is_down_and_work_again_after(
-    own_database: LocalDatabase, server_factory, password_hash: str  # type: ignore[no-untyped-def]
+    own_database: LocalDatabase,
+    server_factory,
+    password_hash: str,  # type: ignore[no-untyped-def]
 ) -> None:
     server = await server_factory(mongodb_uri=own_database.uri, db_timeout_ms=1500)
     world = World(server=server, password_hash=password_hash)

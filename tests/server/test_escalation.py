@@ -60,7 +60,9 @@ async def crisis_world(world: World) -> tuple[Any, Any, Any, ObjectId]:
 
 
 async def test_escalation_reaches_every_counselor_then_the_webhook_once_each(
-    server_factory, password_hash, webhook: WebhookReceiver  # type: ignore[no-untyped-def]
+    server_factory,
+    password_hash,
+    webhook: WebhookReceiver,  # type: ignore[no-untyped-def]
 ) -> None:
     server = await server_factory(escalate_after_seconds=0.5, alert_webhook_url=webhook.url)
     world = World(server=server, password_hash=password_hash)
@@ -120,7 +122,9 @@ async def test_an_acknowledged_flag_does_not_escalate(server_factory, password_h
 
 
 async def test_escalation_survives_a_restart_and_two_processes_escalate_once(
-    server_factory, password_hash, webhook: WebhookReceiver  # type: ignore[no-untyped-def]
+    server_factory,
+    password_hash,
+    webhook: WebhookReceiver,  # type: ignore[no-untyped-def]
 ) -> None:
     """The flag is raised on one server; it stops; two servers on the same database then
     race to escalate it: the webhook is called exactly once."""
@@ -151,7 +155,9 @@ async def test_escalation_survives_a_restart_and_two_processes_escalate_once(
 
 
 async def test_the_webhook_is_retried_when_the_gateway_fails(
-    server_factory, password_hash, webhook: WebhookReceiver  # type: ignore[no-untyped-def]
+    server_factory,
+    password_hash,
+    webhook: WebhookReceiver,  # type: ignore[no-untyped-def]
 ) -> None:
     webhook.fail_first = 1
     server = await server_factory(escalate_after_seconds=0.2, alert_webhook_url=webhook.url)

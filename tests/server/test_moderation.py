@@ -51,8 +51,6 @@ async def a_flag(world: World, cohort: Cohort, author: Probe) -> dict[str, Any]:
     return {"flag_id": str((await world.stores.flags.for_message(ObjectId(sent["message"]["id"])))[0].id)}
 
 
-
-
 def plus(base: Payload, **extra: Any) -> Payload:
     async def build(world: World, cohort: Cohort, author: Probe) -> dict[str, Any]:
         return {**await base(world, cohort, author), **extra}
@@ -112,7 +110,9 @@ async def test_a_deactivated_counselor_can_do_nothing(world: World, cohort: Coho
 # ---- what people see -------------------------------------------------------------------
 
 
-async def test_a_hidden_message_reaches_peers_as_a_tombstone_and_counselors_with_text(world: World, cohort: Cohort) -> None:
+async def test_a_hidden_message_reaches_peers_as_a_tombstone_and_counselors_with_text(
+    world: World, cohort: Cohort
+) -> None:
     alice = await world.connect(cohort.alice, join=cohort.room)
     bob = await world.connect(cohort.bob, join=cohort.room)
     counselor = await world.connect(cohort.counselor, join=cohort.room)
@@ -160,7 +160,9 @@ async def test_a_muted_patient_cannot_send_until_the_mute_ends_then_can(world: W
     assert notice == {"room_id": str(cohort.room.id), "until": muted["until"], "reason": "cool off"}
     assert refused["error"]["code"] == "muted" and 50 <= refused["error"]["retry_after"] <= 60
     # Shorten the stored mute to one second (as if the minute had passed), then wait it out.
-    await world.stores.rooms.mute(cohort.room.id, cohort.bob.id, utcnow() + timedelta(seconds=1), None, cohort.counselor.id)
+    await world.stores.rooms.mute(
+        cohort.room.id, cohort.bob.id, utcnow() + timedelta(seconds=1), None, cohort.counselor.id
+    )
     await world.server.ctx.control.publish("mute_changed", room_id=str(cohort.room.id), user_id=str(cohort.bob.id))
     still = await bob.send(cohort.room.id, "now?")
     assert still["error"]["code"] == "muted"

@@ -118,7 +118,9 @@ async def test_acknowledge_and_resolve_over_http(world: World, cohort: Cohort) -
         ("GET", "/api/users"),
     ],
 )
-async def test_patients_are_forbidden_from_review_and_admin_endpoints(world: World, cohort: Cohort, method: str, path: str) -> None:
+async def test_patients_are_forbidden_from_review_and_admin_endpoints(
+    world: World, cohort: Cohort, method: str, path: str
+) -> None:
     status, body = await world.http(method, path, cohort.alice)
     assert status == 403 and body["error"]["code"] == "forbidden"
 
@@ -142,9 +144,13 @@ async def test_the_audit_log_cannot_be_changed_through_any_endpoint(world: World
 
 async def test_audit_filters_and_pagination(world: World, cohort: Cohort) -> None:
     for _ in range(3):
-        await world.http("POST", "/api/auth/login", json={"username": cohort.alice.username, "password": "wrong-password"})
+        await world.http(
+            "POST", "/api/auth/login", json={"username": cohort.alice.username, "password": "wrong-password"}
+        )
     _, page1 = await world.http("GET", "/api/audit?action=auth.login_failed&limit=2", cohort.staff)
-    _, page2 = await world.http("GET", f"/api/audit?action=auth.login_failed&limit=2&cursor={page1['next_cursor']}", cohort.staff)
+    _, page2 = await world.http(
+        "GET", f"/api/audit?action=auth.login_failed&limit=2&cursor={page1['next_cursor']}", cohort.staff
+    )
     ids = [e["id"] for e in page1["entries"] + page2["entries"]]
     assert len(ids) == len(set(ids)) == 3 and page2["next_cursor"] is None
     assert all(e["action"] == "auth.login_failed" for e in page1["entries"] + page2["entries"])
@@ -162,7 +168,8 @@ async def test_the_lexicon_report_counts_flags_and_false_positives_per_term(worl
 
 
 async def test_retention_purges_only_text_older_than_the_limit_and_is_audited(
-    server_factory, password_hash  # type: ignore[no-untyped-def]
+    server_factory,
+    password_hash,  # type: ignore[no-untyped-def]
 ) -> None:
     server = await server_factory(retention_days=30)
     world = World(server=server, password_hash=password_hash)
