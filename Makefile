@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 FERRETDB_VERSION := v1.24.2
 
-.PHONY: setup run test bench clean system-deps python-deps db-server web-deps
+.PHONY: setup run test lint bench clean system-deps python-deps db-server web-deps
 
 setup: system-deps python-deps db-server web-deps
 
@@ -41,8 +41,12 @@ node_modules/.installed: package.json package-lock.json
 run: setup
 	SEED_DEMO=$${SEED_DEMO:-1} $(BIN)/python -m server
 
-test: setup
+test: setup lint
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: python-deps
+	$(BIN)/ruff check server moderation bench tests
+	$(BIN)/ruff format --check server moderation bench tests
 
 bench: setup
 	$(BIN)/python -m bench

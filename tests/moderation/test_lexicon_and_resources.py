@@ -36,7 +36,9 @@ def test_default_lexicon_is_versioned_reviewed_and_bilingual() -> None:
 def test_override_adds_a_term_staff_asked_for(tmp_path: Path) -> None:
     path = _write(
         tmp_path / "override.json",
-        _override(entries=[{"term": "going to the train tracks", "category": "suicide", "severity": "high", "language": "en"}]),
+        _override(
+            entries=[{"term": "going to the train tracks", "category": "suicide", "severity": "high", "language": "en"}]
+        ),
     )
     detector = Detector(load_lexicon(path))
     assert detector.scan("im going to the train tracks tonight").severity == "high"
@@ -46,7 +48,9 @@ def test_override_adds_a_term_staff_asked_for(tmp_path: Path) -> None:
 def test_override_disables_a_misfiring_phrase(tmp_path: Path) -> None:
     base = Detector(load_lexicon())
     assert base.scan("i'm craving a drink so bad").flagged
-    path = _write(tmp_path / "override.json", _override(disable=["(want|need) a drink (so bad|so badly|right now|rn)", "craving"]))
+    path = _write(
+        tmp_path / "override.json", _override(disable=["(want|need) a drink (so bad|so badly|right now|rn)", "craving"])
+    )
     tuned = Detector(load_lexicon(path))
     assert not tuned.scan("i want a drink so bad").flagged
     assert not tuned.scan("craving").flagged
@@ -72,7 +76,10 @@ def test_override_disable_of_an_unknown_term_is_an_error(tmp_path: Path) -> None
     ],
 )
 def test_invalid_lexicon_entry_raises_an_error_naming_file_and_entry(tmp_path: Path, entry: dict, message: str) -> None:
-    path = _write(tmp_path / "bad.json", _override(entries=[{"term": "fine one", "category": "suicide", "severity": "low", "language": "en"}, entry]))
+    path = _write(
+        tmp_path / "bad.json",
+        _override(entries=[{"term": "fine one", "category": "suicide", "severity": "low", "language": "en"}, entry]),
+    )
     with pytest.raises(LexiconError) as info:
         load_lexicon(path)
     assert "bad.json" in str(info.value)
@@ -133,12 +140,23 @@ def test_moderation_imports_nothing_from_server() -> None:
 def test_eval_command_exits_zero_on_the_eval_set_and_nonzero_on_failure(tmp_path: Path) -> None:
     ok = subprocess.run(
         [sys.executable, "-m", "moderation", "eval", str(Path(__file__).with_name("eval_set.jsonl"))],
-        cwd=REPO, capture_output=True, text=True, timeout=120,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert ok.returncode == 0, ok.stdout + ok.stderr
     assert "recall high" in ok.stdout and "false alarms" in ok.stdout
     failing = tmp_path / "fail.jsonl"
-    failing.write_text(json.dumps({"id": "x1", "text": "hello there", "expected": "high", "kind": "t", "lang": "en"}) + "\n")
-    bad = subprocess.run([sys.executable, "-m", "moderation", "eval", str(failing)], cwd=REPO, capture_output=True, text=True, timeout=120)
+    failing.write_text(
+        json.dumps({"id": "x1", "text": "hello there", "expected": "high", "kind": "t", "lang": "en"}) + "\n"
+    )
+    bad = subprocess.run(
+        [sys.executable, "-m", "moderation", "eval", str(failing)],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert bad.returncode == 1
     assert "x1" in bad.stdout
