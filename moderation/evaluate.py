@@ -114,15 +114,20 @@ def evaluate(cases: list[Case], scan: Callable[[str], Detection] = default_scan)
 def format_report(report: Report) -> str:
     """Human-readable summary; prints eval texts, which is fine for a labelled dev set."""
     lines = [
-        "set: " + ", ".join(f"{label} {report.counts.get(label, 0)}" for label in LABELS)
-        + f" (total {len(report.outcomes)}; " + ", ".join(f"{k} {v}" for k, v in sorted(report.languages.items())) + ")",
+        "set: "
+        + ", ".join(f"{label} {report.counts.get(label, 0)}" for label in LABELS)
+        + f" (total {len(report.outcomes)}; "
+        + ", ".join(f"{k} {v}" for k, v in sorted(report.languages.items()))
+        + ")",
     ]
     for tier in reversed(SEVERITIES):
         if tier in report.recall:
             n = report.counts[tier]
             lines.append(f"recall {tier:<6} {report.recall[tier]:7.1%}  ({round(report.recall[tier] * n)}/{n})")
     clean = report.counts.get("none", 0)
-    lines.append(f"false alarms on clean {report.false_alarm_rate:.1%}  ({round(report.false_alarm_rate * clean)}/{clean})")
+    lines.append(
+        f"false alarms on clean {report.false_alarm_rate:.1%}  ({round(report.false_alarm_rate * clean)}/{clean})"
+    )
     misses = report.misses()
     if misses:
         lines.append(f"misses ({len(misses)}):")

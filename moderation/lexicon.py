@@ -246,7 +246,9 @@ def _build(payloads: dict[str, list[tuple[int, Any]]]) -> Any:
     return automaton
 
 
-def _compile(entries: list[Entry], safe: list[str], cues: dict[str, list[str]], disabled: frozenset[str]) -> tuple[Any, Any]:
+def _compile(
+    entries: list[Entry], safe: list[str], cues: dict[str, list[str]], disabled: frozenset[str]
+) -> tuple[Any, Any]:
     """Compile entries into one automaton and context (safe phrases, cues) into another."""
     found: dict[str, list[tuple[int, Any]]] = {}
     context: dict[str, list[tuple[int, Any]]] = {}

@@ -76,7 +76,11 @@ _SPACED_CHAR = re.compile(r"[a-z0-9@$]")
 # Cheap necessary condition for _SPACED on a probe where separators read as " ": two
 # single characters in a row, each after a separator. Starts with a literal, so it is fast.
 _SPACED_PROBE = re.compile(r" [a-z0-9@$] {1,3}[a-z0-9@$](?![a-z0-9@$])")
-_PROBE = {c: (" " if chr(c) in " .-_*+~/" else "#") for c in range(0x80) if not (chr(c).isalnum() or chr(c) in "@$") or chr(c).isupper()}
+_PROBE = {
+    c: (" " if chr(c) in " .-_*+~/" else "#")
+    for c in range(0x80)
+    if not (chr(c).isalnum() or chr(c) in "@$") or chr(c).isupper()
+}
 _PROBE_BYTES = bytes(ord(_PROBE[c]) if c in _PROBE else c for c in range(256))
 _PROBE.update({ord("·"): " ", ord("•"): " "})
 # Cheap necessary condition for _LEET_WORD: a leet character touching a letter.
@@ -112,9 +116,7 @@ def _fold_char(ch: str) -> str:
         return " "  # controls, lone surrogates, private use: treat as a separator
     folded = unicodedata.normalize("NFKC", ch).casefold()
     decomposed = unicodedata.normalize("NFD", folded)
-    return "".join(
-        _HOMOGLYPHS.get(c, c) for c in decomposed if not unicodedata.combining(c) and c not in _INVISIBLE
-    )
+    return "".join(_HOMOGLYPHS.get(c, c) for c in decomposed if not unicodedata.combining(c) and c not in _INVISIBLE)
 
 
 def _build_fold_table() -> MappingProxyType[str, str]:
@@ -182,8 +184,9 @@ class Normalized(NamedTuple):
     """Normalised text plus what is needed to map any slice of it back to the original.
 
     A NamedTuple rather than a frozen dataclass: it is built for every message, and
-    tuple construction is several times cheaper. Offsets are kept sparsely (the edits of each stage, and a per-character map only
-    when folding was not one-to-one), because most messages are clean and never need
+    tuple construction is several times cheaper. Offsets are kept sparsely (the edits
+    of each stage, and a per-character map only when folding was not one-to-one),
+    because most messages are clean and never need
     mapping; :meth:`original_span` replays the edits backwards for the few hits.
     """
 
@@ -206,7 +209,9 @@ class Normalized(NamedTuple):
 _Edit = tuple[str, list[tuple[int, int]]]  # replacement text, (first, last) source index per char
 
 
-def _rewrite(s: str, pattern: re.Pattern[str], edit: Callable[[re.Match[str]], _Edit | None]) -> tuple[str, tuple[Edit, ...]]:
+def _rewrite(
+    s: str, pattern: re.Pattern[str], edit: Callable[[re.Match[str]], _Edit | None]
+) -> tuple[str, tuple[Edit, ...]]:
     """Apply ``edit`` to every match of ``pattern`` and record what moved where."""
     edits: list[Edit] = []
 
@@ -312,7 +317,9 @@ def _drop_apostrophes(s: str) -> tuple[str, tuple[Edit, ...]]:
     return s.replace("'", ""), tuple(edits)
 
 
-def _finish(s: str, fold: tuple[tuple[int, ...] | None, tuple[int, ...] | None], early: tuple[tuple[Edit, ...], ...]) -> Normalized:
+def _finish(
+    s: str, fold: tuple[tuple[int, ...] | None, tuple[int, ...] | None], early: tuple[tuple[Edit, ...], ...]
+) -> Normalized:
     squeezed: tuple[Edit, ...] = ()
     if _REPEAT_HINT.search(s):
         s, squeezed = _rewrite(s, _REPEAT, _squeeze)

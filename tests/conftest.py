@@ -116,9 +116,7 @@ def db_name() -> str:
 
 
 @pytest.fixture
-async def server_factory(
-    mongodb_uri: str, db_name: str
-) -> AsyncIterator[Callable[..., Awaitable[RunningServer]]]:
+async def server_factory(mongodb_uri: str, db_name: str) -> AsyncIterator[Callable[..., Awaitable[RunningServer]]]:
     """Start servers on this test's database (call again after stop() to 'restart')."""
     started: list[RunningServer] = []
 
@@ -203,7 +201,9 @@ def new_client_id() -> str:
     return uuid.uuid4().hex
 
 
-async def open_probe(url: str, token: str | None, *, user: User | None = None, headers: dict[str, str] | None = None) -> Probe:
+async def open_probe(
+    url: str, token: str | None, *, user: User | None = None, headers: dict[str, str] | None = None
+) -> Probe:
     client = socketio.AsyncClient(reconnection=False)
     probe = Probe(client=client, user=user)
 
@@ -221,7 +221,9 @@ async def open_probe(url: str, token: str | None, *, user: User | None = None, h
 
     auth = {"token": token} if token is not None else None
     try:
-        await client.connect(url, auth=auth, transports=["websocket"], wait_timeout=EVENT_TIMEOUT, headers=headers or {})
+        await client.connect(
+            url, auth=auth, transports=["websocket"], wait_timeout=EVENT_TIMEOUT, headers=headers or {}
+        )
     except socketio.exceptions.ConnectionError:
         pass
     return probe
