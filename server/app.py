@@ -102,11 +102,17 @@ def create_app(config: Config) -> web.Application:
 
     async def close_sockets(app: web.Application) -> None:
         """Graceful shutdown: in-flight handlers finish, then every client is told to go
-        (they reconnect with back-off to a sibling process or to us after a restart)."""
-        # Not eio.disconnect(): it waits for each socket's send queue to drain, which
-        # never happens for a client that has just gone away (shutdown hung forever).
+        (they reconnect with back-off to a sibling process or to us after a restart).
+
+        Not eio.disconnect(): it waits for each socket's send queue to drain, which never
+        happens for a client that has just gone away (shutdown hung). And a CLOSE packet
+        alone is ignored by browsers on a WebSocket, so the socket's writer is also
+        stopped (a None in its queue ends it and closes the WebSocket); otherwise each
+        browser held the shutdown until its ping timeout (~45 s).
+        """
         for socket in list(sio.eio.sockets.values()):
             await socket.close(wait=False, reason=sio.eio.reason.SERVER_DISCONNECT)
+            await socket.queue.put(None)
 
     app.on_shutdown.append(close_sockets)
     app.cleanup_ctx.append(lifecycle)

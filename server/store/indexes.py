@@ -45,12 +45,12 @@ INDEXES: dict[str, list[IndexModel]] = {
 
 
 async def ensure_indexes(db: AsyncDatabase, attempts: int = 5) -> None:
-    """Create the indexes that are missing; retried, because processes starting at once race.
+    """Create the indexes that are missing, retrying a dropped connection.
 
-    FerretDB 1.24 drops the connection ("slice bounds out of range" in its log) when
-    createIndexes runs on a collection that another client is using at the same moment;
-    MongoDB does not. So existing indexes are left alone (no DDL on a restart while a
-    sibling process is busy) and a failed creation is retried.
+    FerretDB 1.24 drops the connection ("slice bounds out of range" in its log) when one
+    createIndexes command names two or more indexes that already exist (reproduced with
+    a single client), and we also saw it when two processes started at once. MongoDB
+    does neither. So existing indexes are left alone and a failed creation is retried.
     """
     for collection, models in INDEXES.items():
         for attempt in range(1, attempts + 1):

@@ -205,3 +205,20 @@ async def test_three_bad_connects_close_the_engineio_session(world: World, cohor
             break
         await asyncio.sleep(0.05)
     assert world.server.ctx.sio.eio.sockets == {}
+
+
+@pytest.mark.parametrize("namespace", ["/admin", "/x"])
+async def test_other_namespaces_are_refused(world: World, cohort: Cohort, namespace: str) -> None:
+    """No admin UI and no catch-all namespace (SECURITY.md W9, W10)."""
+    import socketio
+
+    client = socketio.AsyncClient(reconnection=False)
+    with pytest.raises(socketio.exceptions.ConnectionError):
+        await client.connect(
+            world.server.url,
+            namespaces=[namespace],
+            auth={"token": world.token(cohort.staff)},
+            transports=["websocket"],
+            wait_timeout=5,
+        )
+    await client.disconnect()
