@@ -20,7 +20,7 @@ from server.control import ControlBus
 from server.devdb import LocalDatabase
 from server.keys import CONTEXT
 from server.seed import bootstrap_staff, seed_demo
-from server.sockets import ChatServer, setup_socket_handlers
+from server.sockets import ChatServer, TextPacket, setup_socket_handlers
 from server.store import Stores
 from server.store.client import make_client
 from server.store.indexes import ensure_indexes
@@ -40,6 +40,7 @@ def make_sio(config: Config) -> ChatServer:
     return ChatServer(
         async_mode="aiohttp",
         client_manager=manager,
+        serializer=TextPacket,
         # One client's events run in order (SECURITY.md W6): sends are stored and
         # broadcast in the order they were sent.
         async_handlers=False,

@@ -47,7 +47,7 @@ async def join_room(ctx: AppContext, conn: Connection, room_id: ObjectId) -> dic
     audience = events.room_mods(room.id) if principal.is_moderator else events.room_patients(room.id)
     await ctx.sio.enter_room(conn.sid, audience)
     await ctx.sio.enter_room(conn.sid, events.room_user(room.id, principal.user_id))
-    conn.rooms.add(room.id)
+    ctx.registry.join(conn, room.id)
     messages, has_more = await ctx.stores.messages.latest(room.id, JOIN_PAGE, _viewer(principal))
     if not already_online:
         await ctx.notifier.presence(room.id, principal, online=True)
@@ -63,7 +63,7 @@ async def leave_room(ctx: AppContext, conn: Connection, room_id: ObjectId, *, an
     if room_id not in conn.rooms:
         return
     principal = conn.principal
-    conn.rooms.discard(room_id)
+    ctx.registry.leave(conn, room_id)
     for name in (
         events.room_mods(room_id),
         events.room_patients(room_id),
@@ -160,7 +160,7 @@ async def _check_may_post(ctx: AppContext, principal: Principal, room: Room) -> 
         return  # counselors and staff may post in locked or slow rooms, and are never muted
     if room.locked:
         raise RoomLocked()
-    muted_until = await ctx.caches.mutes.get((room.id, principal.user_id))
+    muted_until = (await ctx.caches.mutes.get(room.id)).get(principal.user_id)
     now = utcnow()
     if muted_until is not None and muted_until > now:
         raise Muted(retry_after=(muted_until - now).total_seconds())

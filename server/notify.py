@@ -27,6 +27,11 @@ class Notifier:
     async def message_new(self, message: Message) -> None:
         """Held messages reach only their author and the room's counselors/staff."""
         room_id = message.room_id
+        if message.status == "visible" and not message.flag_ids and message.moderation is None:
+            # Nothing role-specific in it: one emit serves patients and moderators alike.
+            payload = message_payload(message, moderator=False)
+            await self.emit(events.MESSAGE_NEW, payload, [events.room_patients(room_id), events.room_mods(room_id)])
+            return
         await self.emit(events.MESSAGE_NEW, message_payload(message, moderator=True), events.room_mods(room_id))
         if message.status == "held":
             if message.author_role == "patient":

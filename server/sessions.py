@@ -87,7 +87,7 @@ async def room_changed(ctx: AppContext, command: dict[str, Any]) -> None:
 
 
 async def mute_changed(ctx: AppContext, command: dict[str, Any]) -> None:
-    ctx.caches.mutes.invalidate((ObjectId(command["room_id"]), ObjectId(command["user_id"])))
+    ctx.caches.mutes.invalidate(ObjectId(command["room_id"]))
 
 
 async def oncall(ctx: AppContext, command: dict[str, Any]) -> None:

@@ -62,8 +62,8 @@ class RoomStore:
     async def unmute(self, room_id: ObjectId, user_id: ObjectId) -> None:
         await self._mutes.delete_one({"_id": f"{room_id}:{user_id}"})
 
-    async def muted_until(self, room_id: ObjectId, user_id: ObjectId) -> datetime | None:
-        doc = await self._mutes.find_one({"_id": f"{room_id}:{user_id}"})
-        if doc is None or doc["until"] <= utcnow():
-            return None
-        return doc["until"]
+    async def mutes_of_room(self, room_id: ObjectId) -> dict[ObjectId, datetime]:
+        """Active mutes of a room: user id -> until."""
+        now = utcnow()
+        cursor = self._mutes.find({"room_id": room_id, "until": {"$gt": now}}, {"user_id": 1, "until": 1})
+        return {doc["user_id"]: doc["until"] async for doc in cursor}
