@@ -47,6 +47,7 @@ test: setup lint
 lint: python-deps
 	$(BIN)/ruff check server moderation bench tests
 	$(BIN)/ruff format --check server moderation bench tests
+	$(BIN)/mypy server moderation
 
 bench: setup
 	$(BIN)/python -m bench

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import logging
 from collections.abc import AsyncIterator
@@ -122,7 +123,7 @@ def create_app(config: Config) -> web.Application:
     return app
 
 
-def start_background_tasks(ctx: AppContext) -> list[object]:
+def start_background_tasks(ctx: AppContext) -> list[asyncio.Task[None]]:
     from server import background
 
     return background.start(ctx)

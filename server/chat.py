@@ -16,7 +16,7 @@ from server import alerts, events
 from server.access import access_room
 from server.clock import utcnow
 from server.context import AppContext
-from server.errors import ChatError, Forbidden, Invalid, Muted, NotFound, RateLimited, RoomLocked, SlowMode
+from server.errors import Forbidden, Muted, NotFound, RateLimited, RoomLocked, SlowMode
 from server.models import Message, Principal, Room
 from server.payloads import message_payload, room_payload, user_public
 from server.registry import Connection
@@ -174,6 +174,3 @@ async def _check_may_post(ctx: AppContext, principal: Principal, room: Room) -> 
             ready_at = last + timedelta(seconds=room.slow_mode_seconds)
             if ready_at > now:
                 raise SlowMode(retry_after=(ready_at - now).total_seconds())
-
-
-__all__ = ["ChatError", "Invalid", "history", "join_room", "leave_room", "send_message", "typing"]

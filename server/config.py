@@ -66,37 +66,37 @@ class Config:
         """Build and validate a Config from an environment mapping (usually os.environ)."""
         reader = _Reader(env)
         app_env = reader.choice("APP_ENV", ("development", "production"), "development")
-        secret = reader.str("JWT_SECRET")
-        public_key = reader.str("JWT_PUBLIC_KEY")
-        algorithm = reader.str("JWT_ALGORITHM") or ("HS256" if public_key is None else "RS256")
+        secret = reader.text("JWT_SECRET")
+        public_key = reader.text("JWT_PUBLIC_KEY")
+        algorithm = reader.text("JWT_ALGORITHM") or ("HS256" if public_key is None else "RS256")
         config = cls(
             app_env=app_env,
-            host=reader.str("HOST") or "127.0.0.1",
-            port=reader.int("PORT", 8080, 0, 65535),
-            mongodb_uri=reader.str("MONGODB_URI"),
-            mongodb_db=reader.str("MONGODB_DB") or "iopchat",
-            data_dir=Path(reader.str("DATA_DIR") or "./var"),
+            host=reader.text("HOST") or "127.0.0.1",
+            port=reader.integer("PORT", 8080, 0, 65535),
+            mongodb_uri=reader.text("MONGODB_URI"),
+            mongodb_db=reader.text("MONGODB_DB") or "iopchat",
+            data_dir=Path(reader.text("DATA_DIR") or "./var"),
             jwt_secret=secret or secrets.token_urlsafe(48),
             jwt_public_key=public_key,
             jwt_algorithm=algorithm,
-            jwt_issuer=reader.str("JWT_ISSUER") or "iopchat",
-            jwt_audience=reader.str("JWT_AUDIENCE") or "iopchat",
-            token_ttl_seconds=reader.int("TOKEN_TTL_SECONDS", 43200, 60, 7 * 86400),
-            bootstrap_staff_username=reader.str("BOOTSTRAP_STAFF_USERNAME"),
-            bootstrap_staff_password=reader.str("BOOTSTRAP_STAFF_PASSWORD"),
+            jwt_issuer=reader.text("JWT_ISSUER") or "iopchat",
+            jwt_audience=reader.text("JWT_AUDIENCE") or "iopchat",
+            token_ttl_seconds=reader.integer("TOKEN_TTL_SECONDS", 43200, 60, 7 * 86400),
+            bootstrap_staff_username=reader.text("BOOTSTRAP_STAFF_USERNAME"),
+            bootstrap_staff_password=reader.text("BOOTSTRAP_STAFF_PASSWORD"),
             seed_demo=reader.flag("SEED_DEMO"),
-            cors_origins=tuple(o.strip() for o in (reader.str("CORS_ORIGINS") or "").split(",") if o.strip()),
-            redis_url=reader.str("REDIS_URL"),
-            escalate_after_seconds=reader.float("ESCALATE_AFTER_SECONDS", 120.0, 0.1, 86400.0),
-            alert_webhook_url=reader.str("ALERT_WEBHOOK_URL"),
+            cors_origins=tuple(o.strip() for o in (reader.text("CORS_ORIGINS") or "").split(",") if o.strip()),
+            redis_url=reader.text("REDIS_URL"),
+            escalate_after_seconds=reader.number("ESCALATE_AFTER_SECONDS", 120.0, 0.1, 86400.0),
+            alert_webhook_url=reader.text("ALERT_WEBHOOK_URL"),
             crisis_hold=reader.choice("CRISIS_HOLD", ("hold", "show"), "hold"),
             crisis_resources_for_medium=reader.flag("CRISIS_RESOURCES_FOR_MEDIUM"),
-            clinic_oncall_phone=reader.str("CLINIC_ONCALL_PHONE"),
+            clinic_oncall_phone=reader.text("CLINIC_ONCALL_PHONE"),
             log_level=reader.choice("LOG_LEVEL", ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"), "INFO"),
-            lexicon_override_path=reader.str("LEXICON_OVERRIDE_PATH"),
+            lexicon_override_path=reader.text("LEXICON_OVERRIDE_PATH"),
             retention_days=reader.optional_int("RETENTION_DAYS", 1, 36500),
             metrics_public=reader.flag("METRICS_PUBLIC", default=app_env != "production"),
-            db_timeout_ms=reader.int("DB_TIMEOUT_MS", 5000, 100, 60000),
+            db_timeout_ms=reader.integer("DB_TIMEOUT_MS", 5000, 100, 60000),
         )
         config.check_production(secret_given=secret is not None)
         if algorithm not in ("HS256", "RS256", "ES256"):
@@ -128,14 +128,14 @@ class _Reader:
     def __init__(self, env: Mapping[str, str]) -> None:
         self._env = env
 
-    def str(self, key: str) -> str | None:
+    def text(self, key: str) -> str | None:
         value = self._env.get(key)
         if value is None or value.strip() == "":
             return None
         return value.strip()
 
-    def int(self, key: str, default: int, low: int, high: int) -> int:
-        raw = self.str(key)
+    def integer(self, key: str, default: int, low: int, high: int) -> int:
+        raw = self.text(key)
         if raw is None:
             return default
         try:
@@ -147,12 +147,12 @@ class _Reader:
         return value
 
     def optional_int(self, key: str, low: int, high: int) -> int | None:
-        if self.str(key) is None:
+        if self.text(key) is None:
             return None
-        return self.int(key, 0, low, high)
+        return self.integer(key, 0, low, high)
 
-    def float(self, key: str, default: float, low: float, high: float) -> float:
-        raw = self.str(key)
+    def number(self, key: str, default: float, low: float, high: float) -> float:
+        raw = self.text(key)
         if raw is None:
             return default
         try:
@@ -164,7 +164,7 @@ class _Reader:
         return value
 
     def flag(self, key: str, default: bool = False) -> bool:
-        raw = self.str(key)
+        raw = self.text(key)
         if raw is None:
             return default
         if raw.lower() in ("1", "true", "yes", "on"):
@@ -174,7 +174,7 @@ class _Reader:
         raise ConfigError(f"{key}={raw!r} should be 1 or 0")
 
     def choice(self, key: str, choices: tuple[str, ...], default: str) -> str:
-        raw = self.str(key)
+        raw = self.text(key)
         if raw is None:
             return default
         if raw not in choices:

@@ -27,7 +27,7 @@ log = logging.getLogger(__name__)
 WEBHOOK_ATTEMPTS = 4
 WEBHOOK_TIMEOUT_SECONDS = 10
 SYSTEM_ORIGIN = Origin(ip=None, user_agent="iopchat-escalator")
-_webhook_tasks: set[asyncio.Task[None]] = set()
+_webhook_tasks: set[asyncio.Task[dict[str, Any]]] = set()
 
 
 def sweep_interval(ctx: AppContext) -> float:

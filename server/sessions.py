@@ -8,6 +8,7 @@ cohort and kicks take effect at once, not at the next reconnect.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from typing import Any
 
@@ -104,4 +105,4 @@ def register(ctx: AppContext) -> None:
         "oncall": oncall,
     }
     for kind, fn in handlers.items():
-        ctx.control.on(kind, lambda command, fn=fn: fn(ctx, command))
+        ctx.control.on(kind, functools.partial(fn, ctx))

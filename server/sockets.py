@@ -23,8 +23,8 @@ from server.access import access_message
 from server.auth import authenticate
 from server.clock import iso, utcnow
 from server.context import AppContext
-from server.errors import ChatError, Internal, TokenExpired, Unauthorized, Unavailable
-from server.payloads import message_payload, user_public
+from server.errors import ChatError, Internal, Invalid, TokenExpired, Unauthorized, Unavailable
+from server.payloads import flag_payload, message_payload, user_public
 from server.registry import Connection
 from server.store.audit import Origin
 
@@ -202,8 +202,6 @@ async def end_connection(ctx: AppContext, conn: Connection, reason: str) -> None
 
 
 async def _unknown_event(ctx: AppContext, conn: Connection, data: Any) -> dict[str, Any]:
-    from server.errors import Invalid
-
     raise Invalid("Unknown event.")
 
 
@@ -237,13 +235,13 @@ async def on_oncall(ctx: AppContext, conn: Connection, data: Any) -> dict[str, A
 
 async def on_flag_ack(ctx: AppContext, conn: Connection, data: Any) -> dict[str, Any]:
     flag = await alerts.acknowledge(ctx, conn.principal, schemas.parse_flag_ref(data).flag_id, conn.origin)
-    return {"flag": _flag(flag)}
+    return {"flag": flag_payload(flag)}
 
 
 async def on_flag_resolve(ctx: AppContext, conn: Connection, data: Any) -> dict[str, Any]:
     cmd = schemas.parse_flag_resolve(data)
     flag = await alerts.resolve(ctx, conn.principal, cmd.flag_id, cmd.outcome, cmd.note, conn.origin)
-    return {"flag": _flag(flag)}
+    return {"flag": flag_payload(flag)}
 
 
 async def on_report(ctx: AppContext, conn: Connection, data: Any) -> dict[str, Any]:
@@ -287,12 +285,6 @@ async def on_slow_mode(ctx: AppContext, conn: Connection, data: Any) -> dict[str
 
 async def on_pin(ctx: AppContext, conn: Connection, data: Any) -> dict[str, Any]:
     return await mod_actions.pin(ctx, conn, schemas.parse_pin(data))
-
-
-def _flag(flag: Any) -> dict[str, Any]:
-    from server.payloads import flag_payload
-
-    return flag_payload(flag)
 
 
 EVENT_HANDLERS: dict[str, EventFn] = {
