@@ -1,5 +1,11 @@
 """scan(text) -> Detection: one Aho-Corasick pass over the normalised message.
 
+Clean messages, the common case, take a fast path: :func:`~moderation.normalize.quick_form`
+builds the normalised text with a few C-level calls (no offsets), and one automaton pass
+that finds no key returns the shared "nothing" verdict. Any hit, and any message that is
+not simple (spaced letters, leetspeak, characters that fold to several or none), goes
+through the full pipeline with offset maps and context rules, exactly as before.
+
 Pure and synchronous: no I/O, no logging, no awaits, nothing shared that changes. The
 default lexicon is loaded once at import; a broken lexicon file fails the import (and so
 the server's start) loudly rather than running without detection.
@@ -9,20 +15,23 @@ from __future__ import annotations
 
 from .context import LAUGHING_EMOJI, Cues, assess
 from .detection import Detection, Match, severity_rank
-from .lexicon import CUE, SAFE, Entry, Lexicon, load_lexicon
-from .normalize import Normalized, variants
+from .lexicon import CUE, SAFE, Entry, Lexicon, build_prefilter, load_lexicon
+from .normalize import Normalized, quick_form, squeeze_runs, variants
 
 _Hit = tuple[int, str, int, int]  # entry index, lexicon phrase, start, end (normalised coordinates)
+_Verdict = tuple[int, str, int, int, str]  # the same plus the severity context leaves it
 
 
 class Detector:
     """Scans messages against one compiled :class:`Lexicon`; safe to share everywhere."""
 
-    __slots__ = ("_lexicon", "_nothing")
+    __slots__ = ("_lexicon", "_nothing", "_prefilter")
 
     def __init__(self, lexicon: Lexicon) -> None:
         self._lexicon = lexicon
         self._nothing = Detection(None, (), (), lexicon.version)  # immutable, so shared
+        # Compiled once per lexicon at load (a Lexicon built by hand may lack it).
+        self._prefilter = lexicon.prefilter if lexicon.prefilter is not None else build_prefilter(lexicon.automaton)
 
     @property
     def lexicon(self) -> Lexicon:
@@ -30,47 +39,88 @@ class Detector:
 
     def scan(self, text: str) -> Detection:
         """Detect crisis language in ``text``; never raises on any ``str``."""
-        if not isinstance(text, str):
+        if text.__class__ is not str:
             text = "" if text is None else str(text)
-        found: dict[tuple[str, int, int], Match] = {}
+        quick = quick_form(text)
+        if quick is None:
+            return self._scan_full(text)  # spaced letters, leetspeak, invisible characters...
+        runs = hit = False
+        for _, letter_run in self._prefilter.iter(" " + quick + " "):
+            hit = True
+            runs = runs or letter_run
+        if not hit:
+            return self._nothing  # the common case: one C-level pass, no key, no context
+        if runs:
+            # "sooo": step 5 squeezes runs, and squeezing commutes with the separator step,
+            # so the squeezed quick form is the normalised text.
+            quick = squeeze_runs(quick)
+        # A key matched a simple message: judge it on the quick form, which is the one
+        # normalised reading minus a leading space, and map offsets only for what survives
+        # ("if you ever feel suicidal, call 988" ends here without any offset work).
+        hits = self._assess_hits(text, quick)
+        if not hits:
+            return self._nothing
+        (norm,) = variants(text)  # simple message: exactly one reading
+        shift = 1 if norm.text.startswith(" ") else 0
+        return self._verdict(self._matches(norm, hits, shift))
+
+    def _scan_full(self, text: str) -> Detection:
+        """Every reading of ``text``, with offsets and context: the reference behaviour."""
+        matches: list[Match] = []
         for norm in variants(text):
-            for match in self._scan_variant(text, norm) if norm.text else ():
-                key = (match.term, match.start, match.end)
-                kept = found.get(key)
-                if kept is None or severity_rank(match.severity) > severity_rank(kept.severity):
-                    found[key] = match
+            if norm.text:
+                matches += self._matches(norm, self._assess_hits(text, norm.text), 0)
+        return self._verdict(matches)
+
+    def _verdict(self, matches: list[Match]) -> Detection:
+        found: dict[tuple[str, int, int], Match] = {}
+        for match in matches:
+            key = (match.term, match.start, match.end)
+            kept = found.get(key)
+            if kept is None or severity_rank(match.severity) > severity_rank(kept.severity):
+                found[key] = match
         if not found:
             return self._nothing
         return Detection.from_matches(_prune(list(found.values())), self._lexicon.version)
 
-    def _scan_variant(self, text: str, norm: Normalized) -> list[Match]:
-        padded = " " + norm.text + " "
+    def _matches(self, norm: Normalized, hits: list[_Verdict], shift: int) -> list[Match]:
+        """Matches in ORIGINAL coordinates for hits found at ``norm.text[shift:]``."""
+        entries = self._lexicon.entries
+        out = []
+        for index, phrase, start, end, severity in hits:
+            o_start, o_end = norm.original_span(start + shift, end + shift)
+            out.append(Match(phrase, entries[index].category, severity, o_start, o_end))
+        return out
+
+    def _assess_hits(self, text: str, norm_text: str) -> list[_Verdict]:
+        """Hits in ``norm_text`` (normalised coordinates) with the severity context leaves them."""
+        padded = " " + norm_text + " "
         hits: list[_Hit] = []
         for last, (length, whole_word, payloads) in self._lexicon.automaton.iter(padded):
-            start, end = _span(norm.text, last, length, whole_word)
+            start, end = _span(norm_text, last, length, whole_word)
             for _, (index, phrase) in payloads:
                 hits.append((index, phrase, start, end))
         if not hits:
-            return []  # the common case: nothing to explain, no context to read
-        cues = Cues(laughing_emoji=any(e in text for e in LAUGHING_EMOJI))
+            return []  # nothing to explain, no context to read
+        cues = Cues(laughing_emoji=not text.isascii() and any(e in text for e in LAUGHING_EMOJI))
         for last, (length, whole_word, payloads) in self._lexicon.context_automaton.iter(padded):
-            start, end = _span(norm.text, last, length, whole_word)
+            start, end = _span(norm_text, last, length, whole_word)
             for kind, ref in payloads:
                 if kind == CUE:
                     cues.spans.setdefault(ref, []).append((start, end))
                 elif kind == SAFE:
                     cues.safe.append((start, end))
         entries = self._lexicon.entries
-        verdicts = [assess(entries[index], norm.text, start, end, cues) for index, _, start, end in hits]
-        matches = []
+        verdicts = [assess(entries[index], norm_text, start, end, cues) for index, _, start, end in hits]
+        if len(hits) == 1:
+            index, phrase, start, end = hits[0]
+            return [] if verdicts[0] is None else [(index, phrase, start, end, verdicts[0])]
+        out = []
         for i, (index, phrase, start, end) in enumerate(hits):
-            entry = entries[index]
             severity = _inherit(i, hits, verdicts, entries)
-            if severity is None:
-                continue
-            o_start, o_end = norm.original_span(start, end)
-            matches.append(Match(phrase, entry.category, severity, o_start, o_end))
-        return matches
+            if severity is not None:
+                out.append((index, phrase, start, end, severity))
+        return out
 
 
 def _span(norm: str, last: int, length: int, whole_word: bool) -> tuple[int, int]:
@@ -120,6 +170,8 @@ def _prune(matches: list[Match]) -> tuple[Match, ...]:
     "i want to kill myself" hits both "want to kill myself" and "kill myself"; one
     explanation is enough. A contained hit that is *more* severe is kept.
     """
+    if len(matches) == 1:
+        return (matches[0],)
     kept = []
     for m in matches:
         covered = any(

@@ -354,3 +354,78 @@ def variants(text: str) -> tuple[Normalized, ...]:
 def normalize(text: str) -> Normalized:
     """The primary normalised form of ``text`` (leet "1" read as "i")."""
     return variants(text)[0]
+
+
+
+# quick_form tables. Lower-case ASCII and drop apostrophes in one bytes.translate call.
+_LOWER_BYTES = bytes(ord(chr(c).lower()) for c in range(128)) + bytes(range(128, 256))
+# Character classes of lower-cased ASCII, so several "could this need rewriting?" checks
+# become substring tests (memchr speed) instead of regexes with alternations:
+# l = letter, d = digit or @ $ (leet that may also be a spaced letter), p = | ! (leet
+# only), " " = a separator that may sit between spaced letters, # = anything else.
+_CLASS_BYTES = bytes(
+    ord(
+        "l" if chr(c).islower() and chr(c).isascii()
+        else "d" if chr(c).isdigit() or chr(c) in "@$"
+        else "p" if chr(c) in "|!"
+        else " " if chr(c) in " .-_*+~/"
+        else "#"
+    )
+    for c in range(256)
+)  # fmt: skip
+_SPACED_CLASS_PROBE = re.compile(rb" [ld] {1,3}[ld](?![ld])")  # _SPACED_PROBE on classes
+
+#: Every run of three equal letters. A text holding one needs squeezing (step 5), which
+#: :func:`quick_form` does not do; a prefilter automaton that also holds these keys sends
+#: such a text to the full pipeline (mapping separators to spaces cannot make or break a
+#: run of letters, so looking for them in the quick form is exact).
+LETTER_RUNS: tuple[str, ...] = tuple(chr(c) * 3 for c in range(ord("a"), ord("z") + 1))
+
+
+def quick_form(text: str) -> str | None:
+    """The normalised text of a *simple* message, fast and without offsets; else ``None``.
+
+    The clean-message fast path of :meth:`Detector.scan`: no per-character Python loop,
+    no offset bookkeeping, a few C-level calls (``translate``, byte tests, one regex that
+    starts with a literal). "Simple" means folding is one-to-one, no spaced-out letters
+    are joined and no leetspeak is rewritten (``3pm`` and ``988`` are fine), so
+    :func:`variants` yields exactly one reading. For such a message the result equals
+    ``variants(text)[0].text`` with leading/trailing spaces stripped (no lexicon key can
+    see them: keys hold single spaces only) and with runs of 3+ equal letters NOT yet
+    squeezed: callers must treat a text containing one of :data:`LETTER_RUNS` as needing
+    the full pipeline. ``None`` sends the caller to the full pipeline, so the fast path
+    can only be faster, never see less; tests check the equality on every eval message
+    and on random strings.
+    """
+    if text.isascii():
+        b = text.encode("ascii").translate(_LOWER_BYTES, b"'")
+    else:
+        if _NOT_ONE_TO_ONE.search(text):
+            return None  # removed/expanded characters: offsets move, use the full pipeline
+        s = text.translate(_ONE_TO_ONE).replace("'", "")
+        if not s.isascii():
+            return _quick_unicode(s)
+        b = s.encode("ascii")
+    c = b.translate(_CLASS_BYTES)
+    if _SPACED_CLASS_PROBE.search(c) and _SPACED.search(b.decode("ascii")):
+        return None  # letters written one at a time may be joined
+    if (b"d" in c or b"p" in c) and (b"ld" in c or b"dl" in c or b"lp" in c or b"pl" in c):
+        s = b.decode("ascii")  # a leet character touches a letter: is it more than "3pm"?
+        if not _LEET_CHARS.isdisjoint(s) and _LEET_HINT.search(s) and _deleet(s, _LEET_I) != s:
+            return None  # leetspeak: maybe two readings, let the full pipeline decide
+    # Every non-alphanumeric becomes a space; split() then drops runs and the ends.
+    return " ".join(b.translate(_SEPARATOR_BYTES).decode("ascii").split())
+
+
+def squeeze_runs(s: str) -> str:
+    """Step 5 alone, without offsets: "sooo" -> "so" (for the output of :func:`quick_form`)."""
+    return _REPEAT.sub(r"\1", s)
+
+
+def _quick_unicode(s: str) -> str | None:
+    """:func:`quick_form` for text that is still not ASCII after folding (emoji, symbols)."""
+    if _SPACED_PROBE.search(s.translate(_PROBE)) and _SPACED.search(s):
+        return None
+    if not _LEET_CHARS.isdisjoint(s) and _LEET_HINT.search(s) and _deleet(s, _LEET_I) != s:
+        return None
+    return _SEPARATORS.sub(" ", s).strip()  # runs of letters: see LETTER_RUNS

@@ -80,17 +80,15 @@ async def store_detector_flag(
     )
 
 
-async def deliver_new_flag(ctx: AppContext, flag_id: ObjectId, *, send_resources: bool, message: Message) -> None:
-    """Alert counselors and show the author crisis resources. Never raises: the flag is
-    stored, and the escalator and reconnect delivery are the safety net."""
+async def deliver_new_flag(ctx: AppContext, flag: Flag, *, send_resources: bool, message: Message) -> None:
+    """Show the author crisis resources and alert counselors. Never raises: the flag is
+    stored, and delivery on connect/on-call and the escalator are the safety net."""
     try:
         if send_resources and message.author_role == "patient":
             await send_crisis_resources(ctx, message)
-        flag = await ctx.stores.flags.get(flag_id)
-        if flag is not None:
-            await route_new_flag(ctx, flag)
+        await route_new_flag(ctx, flag)
     except Exception:
-        log.exception("delivering flag %s failed; the escalator will retry", flag_id)
+        log.exception("delivering flag %s failed; it stays open for delivery and escalation", flag.id)
 
 
 async def send_crisis_resources(ctx: AppContext, message: Message) -> None:

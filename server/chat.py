@@ -130,7 +130,7 @@ async def send_message(ctx: AppContext, conn: Connection, cmd: SendMessage) -> M
         "created_at": now,
         "status": decision.status,
     }
-    flag_id = None
+    flag = None
     if decision.flag:
         # The flag is written before the message: if the message then fails to store,
         # the crisis words still reach a human through the open flag.
@@ -139,7 +139,6 @@ async def send_message(ctx: AppContext, conn: Connection, cmd: SendMessage) -> M
             stored = await ctx.stores.messages.by_client_id(principal.user_id, cmd.client_id)
             if stored is not None:
                 return stored
-        flag_id = flag.id
         doc.update(_id=flag.message_id, flag_ids=[flag.id], severity=flag.severity, categories=list(flag.categories))
 
     message, created = await ctx.stores.messages.insert(doc)
@@ -147,8 +146,8 @@ async def send_message(ctx: AppContext, conn: Connection, cmd: SendMessage) -> M
         return message
     ctx.caches.last_sent[(room.id, principal.user_id)] = now
     await ctx.notifier.message_new(message)
-    if flag_id is not None:
-        await alerts.deliver_new_flag(ctx, flag_id, send_resources=decision.send_resources, message=message)
+    if flag is not None:
+        await alerts.deliver_new_flag(ctx, flag, send_resources=decision.send_resources, message=message)
     return message
 
 
