@@ -222,3 +222,45 @@ async def test_other_namespaces_are_refused(world: World, cohort: Cohort, namesp
             wait_timeout=5,
         )
     await client.disconnect()
+
+
+async def test_an_identity_providers_rs256_tokens_are_accepted_and_hs_confusion_is_refused(
+    server_factory,
+    password_hash,  # type: ignore[no-untyped-def]
+) -> None:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    public_pem = (
+        key.public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        .decode()
+    )
+    server = await server_factory(jwt_public_key=public_pem, jwt_algorithm="RS256")
+    idp_world = World(server=server, password_hash=password_hash)
+    user = await idp_world.user("patient", "Rae")
+
+    good = jwt.encode(claims(str(user.id)), key, algorithm="RS256")
+    confused = jwt.encode(claims(str(user.id)), TEST_SECRET, algorithm="HS256")
+
+    accepted = await open_probe(server.url, good)
+    refused = await open_probe(server.url, confused)
+    idp_world.probes += [accepted, refused]
+    assert accepted.client.connected
+    assert refused.refusal["code"] == "unauthorized"
+    status, _ = await idp_world.http("POST", "/api/auth/login", json={"username": user.username, "password": PASSWORD})
+    assert status == 400  # this server issues no tokens of its own when an IdP signs them
+    for probe in idp_world.probes:
+        await probe.close()
+
+
+async def test_bootstrap_staff_account_is_created_once(server_factory) -> None:  # type: ignore[no-untyped-def]
+    server = await server_factory(bootstrap_staff_username="first.admin", bootstrap_staff_password="a-strong-password")
+    bootstrap_world = World(server=server, password_hash="")
+    status, body = await bootstrap_world.http(
+        "POST", "/api/auth/login", json={"username": "first.admin", "password": "a-strong-password"}
+    )
+    assert status == 200 and body["user"]["role"] == "staff"
+    second = await server_factory(bootstrap_staff_username="second.admin", bootstrap_staff_password="another-password")
+    assert await second.stores.users.by_username("second.admin") is None  # a staff account already exists

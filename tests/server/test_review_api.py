@@ -192,3 +192,36 @@ async def test_retention_purges_only_text_older_than_the_limit_and_is_audited(
     entry = await server.stores.db["audit"].find_one({"action": "retention.purge"}, sort=[("_id", -1)])
     assert entry is not None and entry["details"]["count"] == 1
     await probe.close()
+
+
+HTTP_MATRIX = {
+    # endpoint: expected status for patient, counselor of the cohort, counselor of another cohort, staff
+    ("GET", "/api/flags"): (403, 200, 200, 200),
+    ("GET", "/api/flags/{flag}"): (403, 200, 403, 200),
+    ("POST", "/api/flags/{flag}/acknowledge"): (403, 200, 403, 200),
+    ("POST", "/api/flags/{flag}/resolve"): (403, 200, 403, 200),
+    ("GET", "/api/audit"): (403, 403, 403, 200),
+    ("GET", "/api/reports/lexicon"): (403, 403, 403, 200),
+}
+
+
+@pytest.mark.parametrize("method, path", sorted(HTTP_MATRIX))
+async def test_permission_matrix_for_review_and_audit_endpoints(
+    world: World, cohort: Cohort, method: str, path: str
+) -> None:
+    other_cohort = await world.cohort("Elsewhere")
+    other_counselor = await world.user("counselor")
+    await world.enrol(other_cohort, other_counselor)
+    deactivated = await world.user("staff", "Former staff")
+    token_of_deactivated = world.token(deactivated)
+    await world.stores.users.deactivate(deactivated.id)
+    actors = (cohort.alice, cohort.counselor, other_counselor, cohort.staff)
+    for actor, expected in zip(actors, HTTP_MATRIX[(method, path)], strict=True):
+        (flag_id,) = await flagged(world, cohort, [CRISIS + f" {actor.display_name}"])
+        body = {"outcome": "other"} if path.endswith("resolve") else None
+        status, _ = await world.http(method, path.format(flag=flag_id), actor, json=body)
+        assert status == expected, f"{actor.display_name} {method} {path}: {status}"
+    status, _ = await world.http(
+        method, path.format(flag=flag_id), headers={"Authorization": f"Bearer {token_of_deactivated}"}
+    )
+    assert status == 401
