@@ -327,3 +327,14 @@ async def test_many_senders_at_once_get_unique_increasing_sequence_numbers_in_th
         assert own == sorted(own), f"P{i}'s messages were stored out of order"
     history = await probes[0].ok("message:history", {"room_id": str(cohort.room.id), "limit": 100})
     assert [m["seq"] for m in history["messages"]] == list(range(1, 65))
+
+
+async def test_an_oversized_frame_closes_that_connection_and_stores_nothing(world: World, cohort: Cohort) -> None:
+    """Frames above 64 KiB never reach a handler (python-engineio's default is 1 MB)."""
+    alice = await world.connect(cohort.alice, join=cohort.room)
+    bob = await world.connect(cohort.bob, join=cohort.room)
+    payload = {"room_id": str(cohort.room.id), "text": "x" * 70_000, "client_id": new_client_id()}
+    await alice.client.emit("message:send", payload)
+    await asyncio.wait_for(alice.disconnected.wait(), 10)
+    assert await world.stores.db["messages"].count_documents({}) == 0
+    assert (await bob.send(cohort.room.id, "still fine"))["ok"] is True
