@@ -108,11 +108,11 @@ async def send_crisis_resources(ctx: AppContext, message: Message) -> None:
 
 
 async def route_new_flag(ctx: AppContext, flag: Flag) -> None:
-    if ctx.registry.oncall_for_cohort(flag.cohort_id):
+    if await ctx.presence.anyone_oncall(flag.cohort_id):
         rooms = [events.oncall_room(flag.cohort_id), events.STAFF]
     else:
         rooms = [events.ONCALL, events.STAFF]
-        if ctx.registry.oncall_any():
+        if await ctx.presence.anyone_oncall(None):
             await ctx.stores.flags.open_glass(flag.id)
             flag = await ctx.stores.flags.get(flag.id) or flag
     await ctx.notifier.alert(events.ALERT_NEW, flag, rooms)
@@ -241,7 +241,12 @@ async def apply_oncall(ctx: AppContext, user_id: ObjectId, on: bool) -> None:
 
 async def join_alert_rooms(ctx: AppContext, conn: Connection, *, oncall: bool) -> None:
     principal = conn.principal
+    was_oncall = conn.oncall
     conn.oncall = oncall and principal.role == "counselor"
+    if conn.oncall:
+        await ctx.presence.refresh(conn)
+    elif was_oncall:
+        await ctx.presence.left_oncall(conn, principal.cohort_ids, entirely=True)
     if principal.role == "staff":
         await ctx.sio.enter_room(conn.sid, events.STAFF)
         return

@@ -92,10 +92,12 @@ def create_app(config: Config) -> web.Application:
             sessions.register(ctx)
             setup_socket_handlers(sio, ctx)
             await control.start()
+            await ctx.presence.start()
             tasks = start_background_tasks(ctx)
             yield
             for task in tasks:
                 task.cancel()
+            await ctx.presence.stop()
         finally:
             await control.stop()
             await client.close()

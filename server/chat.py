@@ -48,6 +48,7 @@ async def join_room(ctx: AppContext, conn: Connection, room_id: ObjectId) -> dic
     await ctx.sio.enter_room(conn.sid, audience)
     await ctx.sio.enter_room(conn.sid, events.room_user(room.id, principal.user_id))
     ctx.registry.join(conn, room.id)
+    await ctx.presence.refresh(conn)
     messages, has_more = await ctx.stores.messages.latest(room.id, JOIN_PAGE, _viewer(principal))
     if not already_online:
         await ctx.notifier.presence(room.id, principal, online=True)
@@ -55,7 +56,7 @@ async def join_room(ctx: AppContext, conn: Connection, room_id: ObjectId) -> dic
         "room": await room_view(ctx, room, principal),
         "messages": [message_payload(m, moderator=principal.is_moderator) for m in messages],
         "has_more": has_more,
-        "online": [user_public(p.user_id, p.display_name, p.role) for p in ctx.registry.online_in_room(room.id)],
+        "online": [user_public(*person) for person in await ctx.presence.online_in_room(room.id)],
     }
 
 
@@ -64,6 +65,7 @@ async def leave_room(ctx: AppContext, conn: Connection, room_id: ObjectId, *, an
         return
     principal = conn.principal
     ctx.registry.leave(conn, room_id)
+    await ctx.presence.left_room(conn, room_id)
     for name in (
         events.room_mods(room_id),
         events.room_patients(room_id),

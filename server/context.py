@@ -15,6 +15,7 @@ from server.caches import SendPathCaches
 from server.config import Config
 from server.control import ControlBus
 from server.notify import Notifier
+from server.presence import Presence
 from server.ratelimit import SlidingWindow, TokenBucket
 from server.registry import Registry
 from server.store import Stores
@@ -45,3 +46,4 @@ class AppContext:
     def __post_init__(self) -> None:
         self.notifier = Notifier(self.sio)
         self.caches = SendPathCaches(self.stores)
+        self.presence = Presence(self.registry, self.config.redis_url)

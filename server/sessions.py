@@ -62,6 +62,7 @@ async def membership_changed(ctx: AppContext, command: dict[str, Any]) -> None:
         if not command["present"] and principal.role == "counselor":
             for name in (events.cohort_counselors(cohort_id), events.oncall_room(cohort_id)):
                 await ctx.sio.leave_room(conn.sid, name)
+            await ctx.presence.left_oncall(conn, frozenset([cohort_id]), entirely=False)
 
 
 async def _remove_from_cohort_rooms(ctx: AppContext, conn: Connection, cohort_id: ObjectId) -> None:

@@ -97,6 +97,10 @@ def setup_socket_handlers(sio: ChatServer, ctx: AppContext) -> None:
         conn = ctx.registry.remove(sid)
         if conn is None:
             return
+        try:
+            await ctx.presence.forget(conn)
+        except Exception:
+            log.exception("presence clean-up failed for sid %s", sid)
         for room_id in list(conn.rooms):
             try:
                 await chat.leave_room(ctx, conn, room_id)

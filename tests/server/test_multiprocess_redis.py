@@ -15,6 +15,7 @@ from collections.abc import AsyncIterator
 import pytest
 import redis.asyncio as aioredis
 import redis.exceptions
+from bson import ObjectId
 
 from server.devdb import free_port
 from tests.conftest import PASSWORD, World, open_probe
@@ -75,6 +76,16 @@ async def test_two_processes_share_rooms_alerts_and_logouts(server_factory, pass
     alert = await counselor_on_two.next("alert:new")
     assert alert["message_id"] == crisis["message"]["id"]
     await counselor_on_two.nothing("alert:new")  # sent once, not once per process
+    # Process one knew the cohort's counselor was on call on process two: no break glass.
+    flag = await one.stores.flags.get(ObjectId(alert["id"]))
+    assert flag is not None and flag.break_glass is False
+
+    # Who is online spans processes.
+    carol = await world_one.user("patient", "Carol")
+    await world_one.enrol(cohort_id, carol)
+    carol_on_two = await world_two.connect(carol)
+    joined = await carol_on_two.ok("room:join", {"room_id": str(room.id)})
+    assert {u["display_name"] for u in joined["online"]} >= {"Alice", "Bob", "Carol"}
 
     # Logging out through process one ends the socket held by process two.
     _, login = await world_one.http("POST", "/api/auth/login", json={"username": bob.username, "password": PASSWORD})
