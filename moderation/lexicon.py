@@ -32,6 +32,7 @@ from __future__ import annotations
 import itertools
 import json
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -129,6 +130,7 @@ def _forms(phrase: str, *, joined: bool) -> set[str]:
     if not norm:
         return set()
     doubles = [m.start() for m in _DOUBLE.finditer(norm)]
+    picks: Iterator[tuple[int, ...]]
     if len(doubles) <= 3:
         picks = itertools.chain.from_iterable(itertools.combinations(doubles, k) for k in range(len(doubles) + 1))
     else:
@@ -319,8 +321,8 @@ def load_lexicon(override_path: str | None = None, *, base_path: str | None = No
         disabled = frozenset(t for t in off if t not in known)
         entries = [e for e in entries if e.term not in off] + _parse_entries(override_path, extra)
         safe += _parse_safe(override_path, extra)
-        for kind, phrases in _parse_cues(override_path, extra).items():
-            cues[kind] = cues.get(kind, []) + phrases
+        for kind, cue_phrases in _parse_cues(override_path, extra).items():
+            cues[kind] = cues.get(kind, []) + cue_phrases
         version = f"{version}+{extra['version']}"
         reviewed_by = f"{reviewed_by}; override: {extra['reviewed_by']}"
         sources.append(str(override_path))

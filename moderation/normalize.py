@@ -25,7 +25,9 @@ Steps, in order (each one is a small function below):
 6. everything that is not a-z/0-9 becomes a single space.
 
 The digit "1" is read as "i" ("k1ll") and, in a second variant, as "l" ("a1one");
-:func:`variants` returns both when it matters.
+:func:`variants` returns both when it matters. It also reads a capital "I" inside a
+lower-case word as "l" ("kiIl myseIf") and a censoring asterisk inside a word as each
+vowel ("k*ll", "su*cide"), as extra variants.
 """
 
 from __future__ import annotations
@@ -331,8 +333,48 @@ def _finish(
     return Normalized(s, fold[0], fold[1], (*early, squeezed, separated))
 
 
+# Two more disguises, each read as an extra variant (one character for one, so offsets do
+# not move): a capital I typed for an l inside a lower-case word ("kiIl", "myseIf"), and
+# a censoring asterisk inside a word ("k*ll", "su*cide"), read as each vowel in turn.
+_I_FOR_L = re.compile(r"(?<=[a-z])I+")
+_I_FOR_L_HINT = re.compile(r"[a-z]I")
+_STAR_IN_WORD = re.compile(r"(?<=[A-Za-z])\*+(?=[A-Za-z])")
+_STAR_VOWELS = "aeiou"
+
+
+def _disguised(text: str) -> list[str]:
+    """Alternative spellings of ``text`` with the disguises above undone (usually none)."""
+    out = []
+    if "I" in text and _I_FOR_L_HINT.search(text):
+        text = _I_FOR_L.sub(lambda m: "l" * len(m.group()), text)
+        out.append(text)
+    if "*" in text and _STAR_IN_WORD.search(text):
+        out += [_STAR_IN_WORD.sub(_vowels(v), text) for v in _STAR_VOWELS]
+    return out
+
+
+def _vowels(vowel: str) -> Callable[[re.Match[str]], str]:
+    return lambda m: vowel * len(m.group())
+
+
 def variants(text: str) -> tuple[Normalized, ...]:
-    """All readings of ``text`` worth matching: usually one; two when a "1" may be an "l"."""
+    """All readings of ``text`` worth matching: usually one; more when a "1" may be an "l",
+    a capital "I" may be an "l" ("kiIl") or an asterisk hides a vowel ("k*ll")."""
+    readings = _variants(text)
+    alternatives = _disguised(text)
+    if not alternatives:
+        return readings
+    seen = {r.text for r in readings}
+    extra = []
+    for alt in alternatives:
+        for r in _variants(alt):  # same length as ``text``: offsets still index the original
+            if r.text not in seen:
+                seen.add(r.text)
+                extra.append(r)
+    return readings + tuple(extra)
+
+
+def _variants(text: str) -> tuple[Normalized, ...]:
     s, starts, ends = _fold(text)
     s, joined_apostrophes = _drop_apostrophes(s)
     joined_letters: tuple[Edit, ...] = ()
@@ -356,24 +398,27 @@ def normalize(text: str) -> Normalized:
     return variants(text)[0]
 
 
-
 # quick_form tables. Lower-case ASCII and drop apostrophes in one bytes.translate call.
 _LOWER_BYTES = bytes(ord(chr(c).lower()) for c in range(128)) + bytes(range(128, 256))
 # Character classes of lower-cased ASCII, so several "could this need rewriting?" checks
 # become substring tests (memchr speed) instead of regexes with alternations:
-# l = letter, d = digit or @ $ (leet that may also be a spaced letter), p = | ! (leet
-# only), " " = a separator that may sit between spaced letters, # = anything else.
+# l = letter, d = digit or @ $ (leet that may also be a spaced letter), p = | (leet
+# only), x = ! (leet only inside a word), " " = a separator that may sit between spaced
+# letters, # = anything else.
 _CLASS_BYTES = bytes(
     ord(
         "l" if chr(c).islower() and chr(c).isascii()
         else "d" if chr(c).isdigit() or chr(c) in "@$"
-        else "p" if chr(c) in "|!"
+        else "p" if chr(c) == "|"
+        else "x" if chr(c) == "!"
         else " " if chr(c) in " .-_*+~/"
         else "#"
     )
     for c in range(256)
 )  # fmt: skip
 _SPACED_CLASS_PROBE = re.compile(rb" [ld] {1,3}[ld](?![ld])")  # _SPACED_PROBE on classes
+# "!" is leet only when more of the word follows ("k!ll", "!dea"); "today!!" is emphasis.
+_BANG_BEFORE_WORD = re.compile(rb"x[ldp]")
 
 #: Every run of three equal letters. A text holding one needs squeezing (step 5), which
 #: :func:`quick_form` does not do; a prefilter automaton that also holds these keys sends
@@ -397,19 +442,29 @@ def quick_form(text: str) -> str | None:
     can only be faster, never see less; tests check the equality on every eval message
     and on random strings.
     """
+    if ("I" in text and _I_FOR_L_HINT.search(text)) or ("*" in text and _STAR_IN_WORD.search(text)):
+        return None  # "kiIl", "k*ll": more than one reading
     if text.isascii():
         b = text.encode("ascii").translate(_LOWER_BYTES, b"'")
     else:
         if _NOT_ONE_TO_ONE.search(text):
             return None  # removed/expanded characters: offsets move, use the full pipeline
         s = text.translate(_ONE_TO_ONE).replace("'", "")
-        if not s.isascii():
-            return _quick_unicode(s)
-        b = s.encode("ascii")
+        if s.isascii():
+            b = s.encode("ascii")
+        else:
+            # What is still not ASCII (emoji, "¿") is no letter, digit or leet character,
+            # so every step treats it like "?", except the two dots _SPACED accepts as
+            # separators between spaced letters, which read like ".".
+            if "·" in s or "•" in s:
+                s = s.replace("·", ".").replace("•", ".")
+            b = s.encode("ascii", "replace")
     c = b.translate(_CLASS_BYTES)
     if _SPACED_CLASS_PROBE.search(c) and _SPACED.search(b.decode("ascii")):
         return None  # letters written one at a time may be joined
-    if (b"d" in c or b"p" in c) and (b"ld" in c or b"dl" in c or b"lp" in c or b"pl" in c):
+    if (b"d" in c or b"p" in c or b"x" in c) and (
+        b"ld" in c or b"dl" in c or b"lp" in c or b"pl" in c or _BANG_BEFORE_WORD.search(c)
+    ):
         s = b.decode("ascii")  # a leet character touches a letter: is it more than "3pm"?
         if not _LEET_CHARS.isdisjoint(s) and _LEET_HINT.search(s) and _deleet(s, _LEET_I) != s:
             return None  # leetspeak: maybe two readings, let the full pipeline decide
@@ -420,12 +475,3 @@ def quick_form(text: str) -> str | None:
 def squeeze_runs(s: str) -> str:
     """Step 5 alone, without offsets: "sooo" -> "so" (for the output of :func:`quick_form`)."""
     return _REPEAT.sub(r"\1", s)
-
-
-def _quick_unicode(s: str) -> str | None:
-    """:func:`quick_form` for text that is still not ASCII after folding (emoji, symbols)."""
-    if _SPACED_PROBE.search(s.translate(_PROBE)) and _SPACED.search(s):
-        return None
-    if not _LEET_CHARS.isdisjoint(s) and _LEET_HINT.search(s) and _deleet(s, _LEET_I) != s:
-        return None
-    return _SEPARATORS.sub(" ", s).strip()  # runs of letters: see LETTER_RUNS
