@@ -7,7 +7,7 @@ validate (schemas.py) -> authorize -> scan -> store -> broadcast -> alert -> ack
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from bson import ObjectId
@@ -110,8 +110,9 @@ async def send_message(ctx: AppContext, conn: Connection, cmd: SendMessage) -> M
     room = await access_room(ctx, principal, cmd.room_id)
     if room.id not in conn.rooms:
         raise Forbidden("Join the room first.")
+    now = utcnow()
     try:
-        await _check_may_post(ctx, principal, room)
+        await _check_may_post(ctx, principal, room, now)
     except (RateLimited, Muted, SlowMode, RoomLocked):
         stored = await ctx.stores.messages.by_client_id(principal.user_id, cmd.client_id)
         if stored is not None:  # a retry of a send that was stored: idempotent, not refused
@@ -119,7 +120,6 @@ async def send_message(ctx: AppContext, conn: Connection, cmd: SendMessage) -> M
         raise
 
     detection, decision = alerts.assess(ctx, cmd.text, room)
-    now = utcnow()
     doc: dict[str, Any] = {
         "_id": ObjectId(),
         "room_id": room.id,
@@ -153,7 +153,7 @@ async def send_message(ctx: AppContext, conn: Connection, cmd: SendMessage) -> M
     return message
 
 
-async def _check_may_post(ctx: AppContext, principal: Principal, room: Room) -> None:
+async def _check_may_post(ctx: AppContext, principal: Principal, room: Room, now: datetime) -> None:
     wait = ctx.send_limiter.take(principal.user_id)
     if wait > 0:
         raise RateLimited(retry_after=wait)
@@ -162,7 +162,6 @@ async def _check_may_post(ctx: AppContext, principal: Principal, room: Room) -> 
     if room.locked:
         raise RoomLocked()
     muted_until = (await ctx.caches.mutes.get(room.id)).get(principal.user_id)
-    now = utcnow()
     if muted_until is not None and muted_until > now:
         raise Muted(retry_after=(muted_until - now).total_seconds())
     if room.slow_mode_seconds > 0:
