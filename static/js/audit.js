@@ -1,7 +1,7 @@
 // Audit log (staff): filters by actor, action and time, newest first, load more.
 import { h, replace, field, option, timeEl, localInputToIso, statusLine } from "./dom.js";
-import { describeError } from "./errors.js";
 import { api } from "./api.js";
+import { cursorPager } from "./paging.js";
 import { displayName } from "./util.js";
 
 const KNOWN_ACTIONS = [
@@ -41,33 +41,23 @@ export async function renderAudit(container) {
     for (const u of users) actor.appendChild(option(u.id, `${u.display_name} (${u.username}, ${u.role})`));
   }).catch(() => {});
 
-  let cursor = null;
-  async function load(reset) {
-    if (reset) {
-      cursor = null;
-      tbody.replaceChildren();
-    }
-    msg.set("Loading…");
-    more.disabled = true;
-    try {
+  const load = cursorPager({
+    tbody,
+    row,
+    msg,
+    more,
+    fetchPage: async (cursor) => {
       const res = await api.audit({
         actor_id: actor.value,
         action: action.value.trim(),
         since: localInputToIso(since.value),
         limit: limit.value,
-        cursor: reset ? undefined : cursor,
+        cursor,
       });
-      for (const e of res.entries || []) tbody.appendChild(row(e));
-      cursor = res.next_cursor || null;
-      more.hidden = !cursor;
-      const n = tbody.children.length;
-      msg.set(n ? `${n} entr${n === 1 ? "y" : "ies"} shown.` : "No entries match these filters.");
-    } catch (err) {
-      msg.set(describeError(err), "error");
-    } finally {
-      more.disabled = false;
-    }
-  }
+      return { items: res.entries, next_cursor: res.next_cursor };
+    },
+    countText: (n) => (n ? `${n} entr${n === 1 ? "y" : "ies"} shown.` : "No entries match these filters."),
+  });
 
   function row(e) {
     const details = e.details && Object.keys(e.details).length ? JSON.stringify(e.details) : "";
@@ -84,6 +74,5 @@ export async function renderAudit(container) {
     ev.preventDefault();
     load(true);
   });
-  more.addEventListener("click", () => load(false));
   await load(true);
 }

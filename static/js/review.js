@@ -3,6 +3,7 @@
 import { h, replace, field, option, timeEl, formatTime, localInputToIso, statusLine } from "./dom.js";
 import { describeError } from "./errors.js";
 import { api } from "./api.js";
+import { cursorPager } from "./paging.js";
 import { session } from "./session.js";
 import { categoryLabel, displayName } from "./util.js";
 import {
@@ -87,15 +88,12 @@ export async function renderReviewQueue(container, { openFlag }) {
     for (const [id, name] of opts) cohort.appendChild(option(id, name, filters.cohort_id === id));
   });
 
-  let cursor = null;
-  async function load(reset) {
-    if (reset) {
-      cursor = null;
-      tbody.replaceChildren();
-    }
-    msg.set("Loading…");
-    more.disabled = true;
-    try {
+  const load = cursorPager({
+    tbody,
+    row,
+    msg,
+    more,
+    fetchPage: async (cursor) => {
       const res = await api.flags({
         status: filters.status,
         severity: filters.severity,
@@ -103,19 +101,12 @@ export async function renderReviewQueue(container, { openFlag }) {
         since: localInputToIso(filters.since),
         until: localInputToIso(filters.until),
         limit: filters.limit,
-        cursor: reset ? undefined : cursor,
+        cursor,
       });
-      for (const flag of res.flags || []) tbody.appendChild(row(flag));
-      cursor = res.next_cursor || null;
-      more.hidden = !cursor;
-      const n = tbody.children.length;
-      msg.set(n ? `${n} flag${n === 1 ? "" : "s"} shown.` : "No flags match these filters.");
-    } catch (err) {
-      msg.set(describeError(err), "error");
-    } finally {
-      more.disabled = false;
-    }
-  }
+      return { items: res.flags, next_cursor: res.next_cursor };
+    },
+    countText: (n) => (n ? `${n} flag${n === 1 ? "" : "s"} shown.` : "No flags match these filters."),
+  });
 
   function row(flag) {
     const why = flag.source === "report"
@@ -154,7 +145,6 @@ export async function renderReviewQueue(container, { openFlag }) {
     });
     load(true);
   });
-  more.addEventListener("click", () => load(false));
   await load(true);
 }
 

@@ -11,6 +11,7 @@ import pytest
 from bson import ObjectId
 from playwright.async_api import expect
 
+from server.store.audit import Origin
 from tests.browser.conftest import PersonFactory, abort_connections, already_stopped, kill, start_on_same_port, tid
 from tests.conftest import Cohort, RunningServer, World
 
@@ -317,3 +318,27 @@ async def _get_me(server: RunningServer, token: str) -> int:
     async with aiohttp.ClientSession() as session:
         async with session.get(server.url + "/api/me", headers={"Authorization": f"Bearer {token}"}) as response:
             return response.status
+
+
+async def test_staff_read_the_audit_log_and_page_through_it(
+    people: PersonFactory, world: World, cohort: Cohort
+) -> None:
+    for _ in range(3):
+        await world.http("POST", "/api/auth/login", json={"username": cohort.bob.username, "password": "wrong-pass"})
+    for _ in range(52):
+        await world.stores.audit.append(
+            "flag.read", actor=None, target_type="flag", target_id=None, origin=Origin(ip=None, user_agent=None)
+        )
+    staff = await people("staff", cohort.staff)
+
+    await staff.by("nav-audit").click()
+    rows = staff.page.locator(tid("audit-row"))
+    await expect(rows).to_have_count(50)  # one page, newest first
+    await staff.screenshot("audit-log")
+    await staff.by("load-more").click()
+    await expect(rows.filter(has_text="auth.login_failed")).to_have_count(3)
+    await expect(staff.by("load-more")).to_be_hidden()
+
+    await staff.by("audit-action").fill("auth.login_failed")
+    await staff.page.locator(f'{tid("audit-filters")} button[type="submit"]').click()
+    await expect(rows).to_have_count(3)
