@@ -12,7 +12,7 @@ import socketio
 from aiohttp import web
 
 from moderation import Detector, load_lexicon
-from server import sessions
+from server import background, sessions
 from server.api import admin_routes, audit_routes, auth_routes, flag_routes, health_routes, room_routes, static_routes
 from server.api.middleware import errors, security_headers
 from server.config import Config
@@ -126,6 +126,4 @@ def create_app(config: Config) -> web.Application:
 
 
 def start_background_tasks(ctx: AppContext) -> list[asyncio.Task[None]]:
-    from server import background
-
     return background.start(ctx)

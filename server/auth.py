@@ -20,7 +20,7 @@ from bson import ObjectId
 from bson.errors import InvalidId
 
 from server.config import Config
-from server.errors import TokenExpired, Unauthorized
+from server.errors import Invalid, TokenExpired, Unauthorized
 from server.models import ROLES, Principal, User
 from server.store import Stores
 
@@ -114,8 +114,6 @@ async def authenticate(config: Config, stores: Stores, token: object) -> tuple[P
 
 def parse_object_id(value: object) -> ObjectId:
     """Only a 24-hex-digit string is an id; anything else (dicts, operators) is refused."""
-    from server.errors import Invalid
-
     if not isinstance(value, str) or len(value) != 24:
         raise Invalid("That id is not valid.")
     try:

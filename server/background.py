@@ -5,14 +5,13 @@ from __future__ import annotations
 import asyncio
 import logging
 
+from server import escalation, retention
 from server.context import AppContext
 
 log = logging.getLogger(__name__)
 
 
 def start(ctx: AppContext) -> list[asyncio.Task[None]]:
-    from server import escalation, retention
-
     return [
         asyncio.create_task(escalation.run(ctx), name="escalation"),
         asyncio.create_task(retention.run(ctx), name="retention"),

@@ -18,7 +18,7 @@ from typing import Any
 import socketio
 from pymongo.errors import ConnectionFailure, PyMongoError
 
-from server import alerts, chat, events, mod_actions, schemas
+from server import alerts, chat, events, mod_actions, schemas, sessions
 from server.access import access_message
 from server.auth import authenticate
 from server.clock import iso, utcnow
@@ -197,9 +197,7 @@ async def _dispatch(
 
 
 async def end_connection(ctx: AppContext, conn: Connection, reason: str) -> None:
-    from server.sessions import disconnect
-
-    await disconnect(ctx, conn.sid, reason)
+    await sessions.disconnect(ctx, conn.sid, reason)
 
 
 # ---- handlers: parse, call the use case, shape the ack --------------------------------

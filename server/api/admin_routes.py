@@ -14,6 +14,7 @@ from aiohttp import web
 from server.api.common import body, context, json_response, origin, path_id, staff
 from server.audit import record
 from server.chat import room_view
+from server.clock import utcnow
 from server.errors import Invalid, NotFound
 from server.models import LANGUAGES, ROLES, Cohort
 from server.passwords import MIN_PASSWORD_LENGTH, hash_password
@@ -210,8 +211,6 @@ async def update_user(request: web.Request) -> web.Response:
             updated = await ctx.stores.users.update(user_id, changes)
     else:
         if revoke:  # a role change invalidates tokens that carry the old role
-            from server.clock import utcnow
-
             changes["tokens_valid_after"] = utcnow()
         updated = await ctx.stores.users.update(user_id, changes) if changes else user
     fields = sorted(k for k in data if k != "password") + (["password"] if "password" in data else [])

@@ -9,7 +9,7 @@ from collections.abc import Awaitable, Callable
 from aiohttp import web
 from pymongo.errors import ConnectionFailure, PyMongoError
 
-from server.errors import ChatError, Internal, Unavailable
+from server.errors import ChatError, Internal, TooLarge, Unavailable
 
 log = logging.getLogger(__name__)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -41,8 +41,6 @@ async def errors(request: web.Request, handler: Handler) -> web.StreamResponse:
     except ChatError as exc:
         return error_response(exc)
     except web.HTTPRequestEntityTooLarge:
-        from server.errors import TooLarge
-
         return error_response(TooLarge("The request body is too large."))
     except web.HTTPException as exc:
         if exc.status >= 400 and request.path.startswith("/api/"):
