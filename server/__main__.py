@@ -20,6 +20,8 @@ from aiohttp import web
 from server.config import Config, ConfigError
 from server.models import ROLES
 
+SHUTDOWN_GRACE_SECONDS = 10
+
 
 def configure_logging(level: str) -> None:
     from server.app import quiet_payload_loggers
@@ -44,7 +46,11 @@ def serve(config: Config) -> None:
         print(flush=True)
 
     app.on_startup.append(announce)
-    web.run_app(app, host=config.host, port=config.port, print=None, access_log=None)
+    # On SIGTERM, in-flight requests get SHUTDOWN_GRACE_SECONDS (database operations are
+    # bounded by DB_TIMEOUT_MS); a long-poll that would otherwise hang on is cut then.
+    web.run_app(
+        app, host=config.host, port=config.port, print=None, access_log=None, shutdown_timeout=SHUTDOWN_GRACE_SECONDS
+    )
 
 
 async def with_stores(config: Config, action: Callable[..., Awaitable[None]]) -> None:

@@ -103,7 +103,7 @@ async def start_server(config: Config) -> RunningServer:
     port = free_port()
     config = Config(**{**config.__dict__, "port": port})
     app = create_app(config)
-    runner = web.AppRunner(app, handle_signals=False, access_log=None)
+    runner = web.AppRunner(app, handle_signals=False, access_log=None, shutdown_timeout=5)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", port)
     await site.start()
@@ -202,7 +202,12 @@ def new_client_id() -> str:
 
 
 async def open_probe(
-    url: str, token: str | None, *, user: User | None = None, headers: dict[str, str] | None = None
+    url: str,
+    token: str | None,
+    *,
+    user: User | None = None,
+    headers: dict[str, str] | None = None,
+    transports: tuple[str, ...] = ("websocket",),
 ) -> Probe:
     client = socketio.AsyncClient(reconnection=False)
     probe = Probe(client=client, user=user)
@@ -222,7 +227,7 @@ async def open_probe(
     auth = {"token": token} if token is not None else None
     try:
         await client.connect(
-            url, auth=auth, transports=["websocket"], wait_timeout=EVENT_TIMEOUT, headers=headers or {}
+            url, auth=auth, transports=list(transports), wait_timeout=EVENT_TIMEOUT, headers=headers or {}
         )
     except socketio.exceptions.ConnectionError:
         pass

@@ -338,3 +338,34 @@ async def test_an_oversized_frame_closes_that_connection_and_stores_nothing(worl
     await asyncio.wait_for(alice.disconnected.wait(), 10)
     assert await world.stores.db["messages"].count_documents({}) == 0
     assert (await bob.send(cohort.room.id, "still fine"))["ok"] is True
+
+
+async def test_long_polling_clients_chat_with_websocket_clients(world: World, cohort: Cohort) -> None:
+    """Both Engine.IO transports work (PROTOCOL.md "Conventions")."""
+    from tests.conftest import open_probe
+
+    polling = await open_probe(world.server.url, world.token(cohort.alice), transports=("polling",))
+    world.probes.append(polling)
+    assert polling.client.transport() == "polling"
+    await polling.next("session")
+    await polling.ok("room:join", {"room_id": str(cohort.room.id)})
+    bob = await world.connect(cohort.bob, join=cohort.room)
+
+    sent = await polling.send(cohort.room.id, "typed on an old office computer")
+    assert (await bob.next("message:new"))["id"] == sent["message"]["id"]
+    assert (await polling.next("message:new"))["id"] == sent["message"]["id"]  # the actor's copy
+    reply = await bob.send(cohort.room.id, "got it")
+    assert (await polling.next("message:new"))["id"] == reply["message"]["id"]
+    # python-engineio's polling client otherwise waits out its pending long-poll (~25 s).
+    await polling.client.eio.disconnect(abort=True)
+
+
+async def test_a_polling_request_from_a_foreign_origin_is_refused(world: World, cohort: Cohort) -> None:
+    import aiohttp
+
+    async with aiohttp.ClientSession() as session:
+        url = world.server.url + "/socket.io/?EIO=4&transport=polling"
+        async with session.get(url, headers={"Origin": "https://evil.example"}) as response:
+            assert response.status == 400
+        async with session.get(url, headers={"Origin": world.server.url}) as response:
+            assert response.status == 200
