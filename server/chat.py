@@ -97,6 +97,9 @@ async def history(ctx: AppContext, principal: Principal, cmd: History) -> dict[s
 async def typing(ctx: AppContext, conn: Connection, room_id: ObjectId, is_typing: bool) -> None:
     if room_id not in conn.rooms:
         raise Forbidden("Join the room first.")
+    wait = ctx.typing_limiter.take(conn.principal.user_id)
+    if wait > 0:
+        raise RateLimited(retry_after=wait)
     await ctx.notifier.typing(room_id, conn.principal, is_typing, conn.sid)
 
 

@@ -25,6 +25,10 @@ SEND_BURST = 10
 LOGIN_FAILURES_PER_USERNAME = 5
 LOGIN_FAILURES_PER_ADDRESS = 50
 LOGIN_WINDOW_SECONDS = 300
+# Typing indicators and peer reports fan out to a room or to counselors; a client that
+# floods them is slowed like a flooding sender (SECURITY.md B15: 50 reports a minute).
+TYPING_PER_SECOND, TYPING_BURST = 5, 10
+REPORTS_PER_MINUTE, REPORTS_BURST = 10, 5
 
 
 @dataclass
@@ -36,6 +40,8 @@ class AppContext:
     detector: Detector
     registry: Registry = field(default_factory=Registry)
     send_limiter: TokenBucket = field(default_factory=lambda: TokenBucket(SEND_RATE_PER_SECOND, SEND_BURST))
+    typing_limiter: TokenBucket = field(default_factory=lambda: TokenBucket(TYPING_PER_SECOND, TYPING_BURST))
+    report_limiter: TokenBucket = field(default_factory=lambda: TokenBucket(REPORTS_PER_MINUTE / 60, REPORTS_BURST))
     login_by_username: SlidingWindow = field(
         default_factory=lambda: SlidingWindow(LOGIN_FAILURES_PER_USERNAME, LOGIN_WINDOW_SECONDS)
     )

@@ -23,7 +23,7 @@ from server.access import access_message
 from server.auth import authenticate
 from server.clock import iso, utcnow
 from server.context import AppContext
-from server.errors import ChatError, Internal, Invalid, TokenExpired, Unauthorized, Unavailable
+from server.errors import ChatError, Internal, Invalid, RateLimited, TokenExpired, Unauthorized, Unavailable
 from server.payloads import flag_payload, message_payload, user_public
 from server.registry import Connection
 from server.store.audit import Origin
@@ -248,6 +248,9 @@ async def on_flag_resolve(ctx: AppContext, conn: Connection, data: Any) -> dict[
 
 async def on_report(ctx: AppContext, conn: Connection, data: Any) -> dict[str, Any]:
     cmd = schemas.parse_report(data)
+    wait = ctx.report_limiter.take(conn.principal.user_id)
+    if wait > 0:
+        raise RateLimited("You have sent many reports just now; a counselor will look at them.", retry_after=wait)
     message, room = await access_message(ctx, conn.principal, cmd.message_id)
     flag = await alerts.report_message(ctx, conn.principal, message, room, cmd.reason, conn.origin)
     return {"flag_id": str(flag.id)}

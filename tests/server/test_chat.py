@@ -369,3 +369,9 @@ async def test_a_polling_request_from_a_foreign_origin_is_refused(world: World, 
             assert response.status == 400
         async with session.get(url, headers={"Origin": world.server.url}) as response:
             assert response.status == 200
+
+
+async def test_a_flood_of_typing_events_is_rate_limited(world: World, cohort: Cohort) -> None:
+    alice = await world.connect(cohort.alice, join=cohort.room)
+    acks = [await alice.call("typing", {"room_id": str(cohort.room.id), "typing": i % 2 == 0}) for i in range(15)]
+    assert any(a.get("error", {}).get("code") == "rate_limited" for a in acks)

@@ -257,3 +257,13 @@ async def test_logs_never_contain_message_text(world: World, cohort: Cohort, cap
     for record in caplog.records:
         assert "zebra-unique-phrase" not in record.getMessage()
         assert "kill myself" not in record.getMessage()
+
+
+async def test_a_flood_of_reports_is_rate_limited(world: World, cohort: Cohort) -> None:
+    alice = await world.connect(cohort.alice, join=cohort.room)
+    bob = await world.connect(cohort.bob, join=cohort.room)
+    sent = [(await alice.send(cohort.room.id, f"message {i}"))["message"]["id"] for i in range(8)]
+    acks = [await bob.call("message:report", {"message_id": message_id}) for message_id in sent]
+    assert [a["ok"] for a in acks[:5]] == [True] * 5
+    refused = acks[5]
+    assert refused["error"]["code"] == "rate_limited" and refused["error"]["retry_after"] >= 1
