@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from server import escalation, retention
+from server import escalation, idle_logoff, retention
 from server.context import AppContext
 
 log = logging.getLogger(__name__)
@@ -15,4 +15,5 @@ def start(ctx: AppContext) -> list[asyncio.Task[None]]:
     return [
         asyncio.create_task(escalation.run(ctx), name="escalation"),
         asyncio.create_task(retention.run(ctx), name="retention"),
+        asyncio.create_task(idle_logoff.run(ctx), name="idle-logoff"),
     ]

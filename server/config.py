@@ -50,6 +50,7 @@ class Config:
     retention_days: int | None = None
     metrics_public: bool = True
     db_timeout_ms: int = 5000
+    idle_timeout_seconds: int | None = None
     max_socket_payload_bytes: int = 64 * 1024
 
     @property
@@ -97,6 +98,7 @@ class Config:
             retention_days=reader.optional_int("RETENTION_DAYS", 1, 36500),
             metrics_public=reader.flag("METRICS_PUBLIC", default=app_env != "production"),
             db_timeout_ms=reader.integer("DB_TIMEOUT_MS", 5000, 100, 60000),
+            idle_timeout_seconds=reader.optional_int("IDLE_TIMEOUT_SECONDS", 1, 7 * 86400),
         )
         config.check_production(secret_given=secret is not None)
         if algorithm not in ("HS256", "RS256", "ES256"):

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -176,6 +177,8 @@ async def _dispatch(
         if conn.principal.token_exp <= utcnow():
             spawn(end_connection(ctx, conn, "token_expired"))
             raise TokenExpired()
+        if name != events.TYPING or data is None or (isinstance(data, dict) and data.get("typing")):
+            conn.last_active = time.monotonic()  # a user action (typing "stopped" is not one)
         result = await fn(ctx, conn, data)
         return {"ok": True, **result}
     except ChatError as exc:

@@ -26,6 +26,8 @@ const SESSION_END_REASONS = {
   deactivated: "Your account has been deactivated. Please contact your program staff.",
   revoked: "Your session was ended by the program staff. Please sign in again.",
   token_expired: "Your session expired. Please sign in again.",
+  idle: "You were signed out after a period of inactivity, to keep your conversations private. Please sign in again.",
+  role_changed: "Your account's role changed. Please sign in again.",
 };
 
 // ---------------------------------------------------------------------------
