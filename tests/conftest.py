@@ -268,6 +268,16 @@ class World:
         field_name = "counselor_ids" if user.role == "counselor" else "member_ids"
         await self.stores.cohorts.set_membership(cohort_id, field_name, user.id, True)
 
+    async def scene(self, *roles: str) -> tuple[Room, list[User]]:
+        """One cohort with one room, and a user of each role given, enrolled in it."""
+        cohort_id = await self.cohort()
+        room = await self.room(cohort_id)
+        people = [await self.user(role) for role in roles]
+        for person in people:
+            if person.role != "staff":
+                await self.enrol(cohort_id, person)
+        return room, people
+
     def token(self, user: User) -> str:
         return issue_token(self.server.config, user)[0]
 
@@ -296,6 +306,23 @@ async def world(server: RunningServer, password_hash: str) -> AsyncIterator[Worl
     yield w
     for probe in w.probes:
         await probe.close()
+
+
+@pytest.fixture
+async def world_factory(
+    server_factory: Callable[..., Awaitable[RunningServer]], password_hash: str
+) -> AsyncIterator[Callable[..., Awaitable[World]]]:
+    """A World on a server started with configuration overrides (e.g. crisis_hold="show")."""
+    worlds: list[World] = []
+
+    async def factory(**overrides: Any) -> World:
+        worlds.append(World(server=await server_factory(**overrides), password_hash=password_hash))
+        return worlds[-1]
+
+    yield factory
+    for w in worlds:
+        for probe in w.probes:
+            await probe.close()
 
 
 @dataclass

@@ -266,16 +266,11 @@ async def test_bootstrap_staff_account_is_created_once(server_factory) -> None: 
     assert await second.stores.users.by_username("second.admin") is None  # a staff account already exists
 
 
-async def test_an_idle_session_is_ended_and_activity_keeps_it(server_factory, password_hash) -> None:  # type: ignore[no-untyped-def]
-    server = await server_factory(idle_timeout_seconds=2)
-    idle_world = World(server=server, password_hash=password_hash)
-    cohort_id = await idle_world.cohort()
-    room = await idle_world.room(cohort_id)
-    idle_user, busy_user = await idle_world.user("patient"), await idle_world.user("patient")
-    for person in (idle_user, busy_user):
-        await idle_world.enrol(cohort_id, person)
-    idle = await idle_world.connect(idle_user, join=room)
-    busy = await idle_world.connect(busy_user, join=room)
+async def test_an_idle_session_is_ended_and_activity_keeps_it(world_factory) -> None:  # type: ignore[no-untyped-def]
+    world = await world_factory(idle_timeout_seconds=2)
+    room, (idle_user, busy_user) = await world.scene("patient", "patient")
+    idle = await world.connect(idle_user, join=room)
+    busy = await world.connect(busy_user, join=room)
 
     async def keep_busy() -> None:
         while True:
@@ -289,5 +284,3 @@ async def test_an_idle_session_is_ended_and_activity_keeps_it(server_factory, pa
         assert busy.client.connected
     finally:
         activity.cancel()
-    for probe in idle_world.probes:
-        await probe.close()

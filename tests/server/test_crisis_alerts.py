@@ -219,22 +219,15 @@ async def test_idioms_do_not_alert(world: World, cohort: Cohort) -> None:
     await staff.nothing("alert:new")
 
 
-async def test_show_policy_lets_peers_see_high_severity_messages(server_factory, password_hash) -> None:  # type: ignore[no-untyped-def]
-    server = await server_factory(crisis_hold="show")
-    world = World(server=server, password_hash=password_hash)
-    cohort_id = await world.cohort()
-    room = await world.room(cohort_id)
-    alice, bob = await world.user("patient"), await world.user("patient")
-    for person in (alice, bob):
-        await world.enrol(cohort_id, person)
+async def test_show_policy_lets_peers_see_high_severity_messages(world_factory) -> None:  # type: ignore[no-untyped-def]
+    world = await world_factory(crisis_hold="show")
+    room, (alice, bob) = await world.scene("patient", "patient")
     alice_probe = await world.connect(alice, join=room)
     bob_probe = await world.connect(bob, join=room)
     ack = await alice_probe.send(room.id, CRISIS)
     assert ack["message"]["status"] == "visible"
     assert (await bob_probe.next("message:new"))["id"] == ack["message"]["id"]
     assert await alice_probe.next("crisis:resources")
-    for probe in world.probes:
-        await probe.close()
 
 
 async def test_spanish_speaking_patient_gets_resources_in_spanish(world: World, cohort: Cohort) -> None:

@@ -167,16 +167,10 @@ async def test_the_lexicon_report_counts_flags_and_false_positives_per_term(worl
     del second
 
 
-async def test_retention_purges_only_text_older_than_the_limit_and_is_audited(
-    server_factory,
-    password_hash,  # type: ignore[no-untyped-def]
-) -> None:
-    server = await server_factory(retention_days=30)
-    world = World(server=server, password_hash=password_hash)
-    cohort_id = await world.cohort()
-    room = await world.room(cohort_id)
-    alice = await world.user("patient")
-    await world.enrol(cohort_id, alice)
+async def test_retention_purges_only_text_older_than_the_limit_and_is_audited(world_factory) -> None:  # type: ignore[no-untyped-def]
+    world = await world_factory(retention_days=30)
+    server = world.server
+    room, (alice,) = await world.scene("patient")
     probe = await world.connect(alice, join=room)
     old = (await probe.send(room.id, "an old message"))["message"]["id"]
     new = (await probe.send(room.id, "a new message"))["message"]["id"]
