@@ -16,7 +16,7 @@ from server.config import Config
 from server.control import ControlBus
 from server.notify import Notifier
 from server.presence import Presence
-from server.ratelimit import SlidingWindow, TokenBucket
+from server.ratelimit import TokenBucket
 from server.registry import Registry
 from server.store import Stores
 
@@ -42,12 +42,6 @@ class AppContext:
     send_limiter: TokenBucket = field(default_factory=lambda: TokenBucket(SEND_RATE_PER_SECOND, SEND_BURST))
     typing_limiter: TokenBucket = field(default_factory=lambda: TokenBucket(TYPING_PER_SECOND, TYPING_BURST))
     report_limiter: TokenBucket = field(default_factory=lambda: TokenBucket(REPORTS_PER_MINUTE / 60, REPORTS_BURST))
-    login_by_username: SlidingWindow = field(
-        default_factory=lambda: SlidingWindow(LOGIN_FAILURES_PER_USERNAME, LOGIN_WINDOW_SECONDS)
-    )
-    login_by_address: SlidingWindow = field(
-        default_factory=lambda: SlidingWindow(LOGIN_FAILURES_PER_ADDRESS, LOGIN_WINDOW_SECONDS)
-    )
 
     def __post_init__(self) -> None:
         self.notifier = Notifier(self.sio)

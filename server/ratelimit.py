@@ -1,15 +1,14 @@
-"""In-process rate limiters: a token bucket (sends) and a sliding window (logins).
+"""In-process token buckets for sends, typing and reports.
 
 Per process on purpose: they protect this process's event loop and the database from
-one noisy client. With several processes the effective limit is per process; the
-login limiter is the one that matters for guessing, and it counts per username and per
-address within each process (documented in the README).
+one noisy client (a client stays on one process for the life of its socket). The
+login limit, which guards against password guessing, is shared by every process through
+the database instead (server/store/login_failures.py).
 """
 
 from __future__ import annotations
 
 import time
-from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -47,32 +46,3 @@ class TokenBucket:
         full = [k for k, b in self._buckets.items() if b.tokens + (now - b.updated) * self.rate >= self.burst]
         for key in full:
             del self._buckets[key]
-
-
-class SlidingWindow:
-    """At most `limit` events per `window` seconds per key; retry_after() says how long to wait."""
-
-    def __init__(self, limit: int, window: float, clock: Callable[[], float] = time.monotonic) -> None:
-        self.limit = limit
-        self.window = window
-        self._clock = clock
-        self._events: dict[str, deque[float]] = {}
-
-    def _trim(self, key: str) -> deque[float]:
-        events = self._events.setdefault(key, deque())
-        cutoff = self._clock() - self.window
-        while events and events[0] <= cutoff:
-            events.popleft()
-        return events
-
-    def retry_after(self, key: str) -> float:
-        events = self._trim(key)
-        if len(events) < self.limit:
-            return 0.0
-        return events[0] + self.window - self._clock()
-
-    def hit(self, key: str) -> None:
-        self._trim(key).append(self._clock())
-        if len(self._events) > 100_000:
-            for stale in [k for k, v in self._events.items() if not v]:
-                del self._events[stale]

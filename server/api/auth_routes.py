@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from aiohttp import web
 
 from server import chat
@@ -9,6 +11,7 @@ from server.api.common import body, context, json_response, origin, principal
 from server.audit import record
 from server.auth import decode_token, issue_token
 from server.clock import iso
+from server.context import LOGIN_FAILURES_PER_ADDRESS, LOGIN_FAILURES_PER_USERNAME, LOGIN_WINDOW_SECONDS
 from server.errors import Invalid, RateLimited, Unauthorized
 from server.passwords import verify_password
 from server.payloads import user_of
@@ -25,14 +28,17 @@ async def login(request: web.Request) -> web.Response:
     if len(username) > 100 or len(password) > 1000:
         raise Invalid("That username or password is too long.")
     address = request.remote or "unknown"
-    wait = max(ctx.login_by_username.retry_after(username.lower()), ctx.login_by_address.retry_after(address))
+    failures, window = ctx.stores.login_failures, timedelta(seconds=LOGIN_WINDOW_SECONDS)
+    wait = max(
+        await failures.retry_after(f"user:{username.lower()}", LOGIN_FAILURES_PER_USERNAME, window),
+        await failures.retry_after(f"addr:{address}", LOGIN_FAILURES_PER_ADDRESS, window),
+    )
     if wait > 0:
         raise RateLimited("Too many failed sign-in attempts; please wait and try again.", retry_after=wait)
     user = await ctx.stores.users.by_username(username)
     ok = await verify_password(user.password_hash if user else None, password)
     if user is None or not ok or not user.active:
-        ctx.login_by_username.hit(username.lower())
-        ctx.login_by_address.hit(address)
+        await failures.record([f"user:{username.lower()}", f"addr:{address}"])
         await record(ctx, "auth.login_failed", None, ("user", user.id if user else None), origin(request))
         raise Unauthorized(GENERIC_FAILURE)
     if not ctx.config.issues_tokens:

@@ -12,6 +12,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from server.store.audit import AuditStore
 from server.store.cohorts import CohortStore
 from server.store.flags import FlagStore
+from server.store.login_failures import LoginFailureStore
 from server.store.messages import MessageStore
 from server.store.rooms import RoomStore
 from server.store.users import UserStore
@@ -26,6 +27,7 @@ class Stores:
     messages: MessageStore
     flags: FlagStore
     audit: AuditStore
+    login_failures: LoginFailureStore
 
     @classmethod
     def open(cls, db: AsyncDatabase) -> Stores:
@@ -37,4 +39,5 @@ class Stores:
             messages=MessageStore(db),
             flags=FlagStore(db),
             audit=AuditStore(db),
+            login_failures=LoginFailureStore(db),
         )

@@ -40,6 +40,7 @@ INDEXES: dict[str, list[IndexModel]] = {
         IndexModel([("at", DESCENDING)], name="by_time"),
     ],
     "mutes": [IndexModel([("room_id", ASCENDING)], name="by_room")],
+    "login_failures": [IndexModel([("key", ASCENDING), ("at", ASCENDING)], name="by_key")],
     "revoked_tokens": [IndexModel([("expires_at", ASCENDING)], name="by_expiry")],
 }
 

@@ -284,3 +284,14 @@ async def test_an_idle_session_is_ended_and_activity_keeps_it(world_factory) -> 
         assert busy.client.connected
     finally:
         activity.cancel()
+
+
+async def test_the_login_limit_holds_across_server_processes(world: World, cohort: Cohort, server_factory) -> None:  # type: ignore[no-untyped-def]
+    """Five failures through one process lock the username out on another one too."""
+    sibling = World(server=await server_factory(), password_hash=world.password_hash)
+    guess = {"username": cohort.bob.username, "password": "guess-guess"}
+    for _ in range(5):
+        assert (await world.http("POST", "/api/auth/login", json=guess))[0] == 401
+    right = {"username": cohort.bob.username, "password": PASSWORD}
+    status, body = await sibling.http("POST", "/api/auth/login", json=right)
+    assert status == 429 and body["error"]["code"] == "rate_limited"
