@@ -150,9 +150,11 @@ async def send_message(ctx: AppContext, conn: Connection, cmd: SendMessage) -> M
     if not created:
         return message
     ctx.caches.last_sent[(room.id, principal.user_id)] = now
-    await ctx.notifier.message_new(message)
-    if flag is not None:
-        await alerts.deliver_new_flag(ctx, flag, send_resources=decision.send_resources, message=message)
+    try:
+        await ctx.notifier.message_new(message)
+    finally:  # a failed broadcast (the message is stored; a retry returns it) must not cost the alert
+        if flag is not None:
+            await alerts.deliver_new_flag(ctx, flag, send_resources=decision.send_resources, message=message)
     return message
 
 
