@@ -10,6 +10,7 @@ escalator (server/escalation.py) widens the audience of unacknowledged high flag
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from typing import Any
 
@@ -114,7 +115,7 @@ async def route_new_flag(ctx: AppContext, flag: Flag) -> None:
         rooms = [events.ONCALL, events.STAFF]
         if await ctx.presence.anyone_oncall(None):
             await ctx.stores.flags.open_glass(flag.id)
-            flag = await ctx.stores.flags.get(flag.id) or flag
+            flag = dataclasses.replace(flag, break_glass=True)
     await ctx.notifier.alert(events.ALERT_NEW, flag, rooms)
 
 

@@ -43,9 +43,6 @@ class TTLCache(Generic[K, V]):
     def invalidate(self, key: K) -> None:
         self._items.pop(key, None)
 
-    def clear(self) -> None:
-        self._items.clear()
-
 
 class SendPathCaches:
     def __init__(self, stores: Stores) -> None:

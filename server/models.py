@@ -47,10 +47,6 @@ class User:
             created_at=doc.get("created_at"),
         )
 
-    @property
-    def is_moderator(self) -> bool:
-        return self.role in ("counselor", "staff")
-
 
 @dataclass(frozen=True)
 class Cohort:

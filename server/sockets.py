@@ -17,7 +17,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import socketio
-from pymongo.errors import ConnectionFailure, PyMongoError
+from pymongo.errors import PyMongoError
 
 from server import alerts, chat, events, mod_actions, schemas, sessions
 from server.access import access_message
@@ -28,6 +28,7 @@ from server.errors import ChatError, Internal, Invalid, RateLimited, TokenExpire
 from server.payloads import flag_payload, message_payload, user_public
 from server.registry import Connection
 from server.store.audit import Origin
+from server.store.client import is_outage
 
 log = logging.getLogger(__name__)
 _ack_requested: contextvars.ContextVar[bool] = contextvars.ContextVar("ack_requested", default=True)
@@ -183,8 +184,8 @@ async def _dispatch(
         return {"ok": True, **result}
     except ChatError as exc:
         ack = exc.to_ack()
-    except (ConnectionFailure, PyMongoError) as exc:
-        if isinstance(exc, ConnectionFailure) or getattr(exc, "timeout", False):
+    except PyMongoError as exc:
+        if is_outage(exc):
             log.warning("event %s from sid %s: storage unavailable (%s)", name, sid, type(exc).__name__)
             ack = Unavailable().to_ack()
         else:

@@ -6,8 +6,7 @@ from aiohttp import web
 from bson import ObjectId
 from bson.errors import InvalidId
 
-from server.api.common import context, json_response, query_id, query_int, staff
-from server.api.flag_routes import _time
+from server.api.common import context, json_response, query_id, query_int, query_time, staff
 from server.clock import iso
 from server.errors import Invalid
 from server.payloads import user_public
@@ -44,8 +43,8 @@ async def list_audit(request: web.Request) -> web.Response:
     entries, more = await context(request).stores.audit.page(
         actor_id=query_id(request, "actor_id"),
         action=action,
-        since=_time(request, "since"),
-        until=_time(request, "until"),
+        since=query_time(request, "since"),
+        until=query_time(request, "until"),
         before_id=before_id,
         limit=query_int(request, "limit", 50, 1, 200),
     )

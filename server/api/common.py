@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from typing import Any
 
 from aiohttp import web
 from bson import ObjectId
 
 from server.auth import authenticate, parse_object_id
+from server.clock import parse_iso
 from server.context import AppContext
 from server.errors import Forbidden, Invalid, NotFound, TooLarge, Unauthorized
 from server.keys import CONTEXT
@@ -95,6 +97,16 @@ def query_id(request: web.Request, name: str) -> ObjectId | None:
         return parse_object_id(raw)
     except Invalid:
         raise Invalid(f"'{name}' is not a valid id.") from None
+
+
+def query_time(request: web.Request, name: str) -> datetime | None:
+    raw = request.query.get(name)
+    if not raw:
+        return None
+    try:
+        return parse_iso(raw)
+    except ValueError:
+        raise Invalid(f"'{name}' must be an ISO-8601 time.") from None
 
 
 def json_response(data: Any, status: int = 200) -> web.Response:

@@ -11,9 +11,19 @@ from bson import ObjectId
 from bson.errors import InvalidId
 
 from server import alerts
-from server.api.common import body, context, json_response, moderator, origin, path_id, query_id, query_int, staff
+from server.api.common import (
+    body,
+    context,
+    json_response,
+    moderator,
+    origin,
+    path_id,
+    query_id,
+    query_int,
+    query_time,
+    staff,
+)
 from server.audit import record
-from server.clock import parse_iso
 from server.errors import Forbidden, Invalid
 from server.models import FLAG_STATUSES, OUTCOMES
 from server.payloads import flag_payload, message_payload
@@ -38,16 +48,6 @@ def _decode_cursor(raw: str | None) -> tuple[int, ObjectId] | None:
         raise Invalid("'cursor' is not valid.") from None
 
 
-def _time(request: web.Request, name: str) -> Any:
-    raw = request.query.get(name)
-    if not raw:
-        return None
-    try:
-        return parse_iso(raw)
-    except ValueError:
-        raise Invalid(f"'{name}' must be an ISO-8601 time.") from None
-
-
 async def list_flags(request: web.Request) -> web.Response:
     caller = await moderator(request)
     ctx = context(request)
@@ -69,7 +69,7 @@ async def list_flags(request: web.Request) -> web.Response:
         query["cohort_id"] = cohort_id
     elif not caller.is_staff:
         query["cohort_id"] = {"$in": list(caller.cohort_ids)}
-    since, until = _time(request, "since"), _time(request, "until")
+    since, until = query_time(request, "since"), query_time(request, "until")
     if since or until:
         query["created_at"] = {**({"$gte": since} if since else {}), **({"$lt": until} if until else {})}
     limit = query_int(request, "limit", 50, 1, 200)

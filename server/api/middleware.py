@@ -7,9 +7,10 @@ import logging
 from collections.abc import Awaitable, Callable
 
 from aiohttp import web
-from pymongo.errors import ConnectionFailure, PyMongoError
+from pymongo.errors import PyMongoError
 
 from server.errors import ChatError, Internal, TooLarge, Unavailable
+from server.store.client import is_outage
 
 log = logging.getLogger(__name__)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -47,8 +48,8 @@ async def errors(request: web.Request, handler: Handler) -> web.StreamResponse:
             code = {404: "not_found", 405: "invalid"}.get(exc.status, "invalid")
             return web.json_response({"error": {"code": code, "message": exc.reason}}, status=exc.status)
         raise
-    except (ConnectionFailure, PyMongoError) as exc:
-        if isinstance(exc, ConnectionFailure) or getattr(exc, "timeout", False):
+    except PyMongoError as exc:
+        if is_outage(exc):
             log.warning("%s %s: storage unavailable (%s)", request.method, request.path, type(exc).__name__)
             return error_response(Unavailable())
         log.exception("%s %s failed in storage", request.method, request.path)

@@ -9,17 +9,9 @@ failover (R1/R10); a single-node development server treats it as w=1.
 
 from __future__ import annotations
 
-import contextlib
-import logging
-from collections.abc import Iterator
-
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import ConnectionFailure, PyMongoError, ServerSelectionTimeoutError
-
-from server.errors import Unavailable
-
-log = logging.getLogger(__name__)
+from pymongo.errors import ConnectionFailure, PyMongoError
 
 
 def make_client(uri: str, timeout_ms: int) -> AsyncMongoClient:
@@ -42,20 +34,8 @@ async def ping(db: AsyncDatabase) -> bool:
     return True
 
 
-@contextlib.contextmanager
-def storage_errors(operation: str) -> Iterator[None]:
-    """Turn driver failures into `Unavailable` (a value clients can act on: retry later).
-
-    Only connection-level failures are translated; a bug such as a bad query still
-    surfaces as `internal` so that it is noticed rather than mistaken for an outage.
-    """
-    try:
-        yield
-    except (ConnectionFailure, ServerSelectionTimeoutError) as exc:
-        log.warning("storage unavailable during %s: %s", operation, type(exc).__name__)
-        raise Unavailable() from exc
-    except PyMongoError as exc:
-        if getattr(exc, "timeout", False):
-            log.warning("storage timed out during %s", operation)
-            raise Unavailable() from exc
-        raise
+def is_outage(exc: PyMongoError) -> bool:
+    """A failure a client can act on by retrying later (`unavailable`): the database is
+    unreachable or too slow. Anything else, a bad query say, is a bug and stays `internal`
+    so that it is noticed rather than mistaken for an outage."""
+    return isinstance(exc, ConnectionFailure) or bool(getattr(exc, "timeout", False))

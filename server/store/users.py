@@ -54,11 +54,6 @@ class UserStore:
         doc = await self._users.find_one({"username": username})
         return User.from_doc(doc) if doc else None
 
-    async def many(self, user_ids: list[ObjectId]) -> dict[ObjectId, User]:
-        if not user_ids:
-            return {}
-        return {doc["_id"]: User.from_doc(doc) async for doc in self._users.find({"_id": {"$in": user_ids}})}
-
     async def list(self, limit: int = 1000) -> list[User]:
         return [User.from_doc(doc) async for doc in self._users.find({}).sort("username", 1).limit(limit)]
 
@@ -85,7 +80,3 @@ class UserStore:
 
     async def is_revoked(self, jti: str) -> bool:
         return await self._revoked.find_one({"_id": jti}, {"_id": 1}) is not None
-
-    async def purge_expired_revocations(self) -> int:
-        result = await self._revoked.delete_many({"expires_at": {"$lt": utcnow()}})
-        return result.deleted_count
