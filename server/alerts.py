@@ -265,9 +265,12 @@ async def join_alert_rooms(ctx: AppContext, conn: Connection, *, oncall: bool) -
 
 
 async def deliver_open_flags(ctx: AppContext, conn: Connection) -> None:
-    """Open flags raised while nobody was there arrive when a counselor is on call (or staff connects)."""
+    """Open flags raised while nobody was there arrive when a counselor is on call (or staff connects).
+
+    Everyone else gets nothing: this runs at every connect, and a patient must never
+    receive a flag (it carries another patient's held crisis text)."""
     principal = conn.principal
-    if principal.role == "counselor" and not conn.oncall:
+    if not (principal.is_staff or (principal.role == "counselor" and conn.oncall)):
         return
     cohorts = None if principal.is_staff else principal.cohort_ids
     for flag in reversed(await ctx.stores.flags.open_for_cohorts(cohorts)):

@@ -44,6 +44,6 @@ class AppContext:
     report_limiter: TokenBucket = field(default_factory=lambda: TokenBucket(REPORTS_PER_MINUTE / 60, REPORTS_BURST))
 
     def __post_init__(self) -> None:
-        self.notifier = Notifier(self.sio)
+        self.notifier = Notifier(self.sio, self.registry)
         self.caches = SendPathCaches(self.stores)
         self.presence = Presence(self.registry, self.config.redis_url)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import aiohttp
@@ -45,9 +45,10 @@ async def run(ctx: AppContext) -> None:
         await asyncio.sleep(sweep_interval(ctx))
 
 
-async def sweep(ctx: AppContext) -> list[Flag]:
-    """Escalate what is due now; returns the flags this process escalated."""
-    now = utcnow()
+async def sweep(ctx: AppContext, now: datetime | None = None) -> list[Flag]:
+    """Escalate what is due at `now` (tests pass a later time instead of sleeping);
+    returns the flags this process escalated."""
+    now = now or utcnow()
     after = timedelta(seconds=ctx.config.escalate_after_seconds)
     escalated: list[Flag] = []
     for level, age in ((1, after), (2, after * 2)):

@@ -55,6 +55,14 @@ ROOM_REMOVED: Final = "room:removed"
 SESSION_ENDED: Final = "session:ended"
 ERROR: Final = "error"
 
+# Everything the server emits (typing goes both ways); receive_rules.py has a rule for each.
+SERVER_EVENTS: Final = frozenset(
+    {
+        SESSION, MESSAGE_NEW, MESSAGE_UPDATED, PRESENCE, TYPING, ROOM_UPDATED, ALERT_NEW, ALERT_UPDATED,
+        CRISIS_RESOURCES, MOD_MUTED, ROOM_REMOVED, SESSION_ENDED, ERROR,
+    }
+)  # fmt: skip
+
 # Names a client must never send as ordinary events (SECURITY.md W5).
 RESERVED: Final = frozenset({"connect", "disconnect", "connect_error", "message"})
 
@@ -89,3 +97,8 @@ def oncall_room(cohort_id: ObjectId) -> str:
 
 def cohort_counselors(cohort_id: ObjectId) -> str:
     return f"cohort:{cohort_id}"
+
+
+def is_moderator_room(name: str) -> bool:
+    """Rooms only counselors and staff are ever put in (alerts may go only there)."""
+    return name in (STAFF, COUNSELORS, ONCALL) or name.startswith(("oncall:", "cohort:"))

@@ -15,11 +15,14 @@ from bson import ObjectId
 from server import events
 from server.models import Flag, Message, Principal, Room
 from server.payloads import flag_payload, message_payload, room_payload, user_public
+from server.receive_rules import ReceiveRuleViolation, may_receive
+from server.registry import Registry
 
 
 class Notifier:
-    def __init__(self, sio: socketio.AsyncServer) -> None:
+    def __init__(self, sio: socketio.AsyncServer, registry: Registry) -> None:
         self._sio = sio
+        self._registry = registry
 
     async def emit(self, event: str, data: Any, to: str | list[str], skip_sid: str | list[str] | None = None) -> None:
         await self._sio.emit(event, data, to=to, skip_sid=skip_sid)
@@ -80,6 +83,9 @@ class Notifier:
 
     async def alert(self, event: str, flag: Flag, rooms: Iterable[str], skip_sid: list[str] | None = None) -> None:
         targets = sorted(set(rooms))
+        patient_rooms = [name for name in targets if not events.is_moderator_room(name)]
+        if patient_rooms:
+            raise ReceiveRuleViolation(f"{event} addressed to rooms patients are in: {patient_rooms}")
         if targets:
             await self.emit(event, flag_payload(flag), targets, skip_sid=skip_sid)
 
@@ -87,6 +93,11 @@ class Notifier:
         await self.emit(event, data, events.user_room(user_id))
 
     async def to_sid(self, sid: str, event: str, data: Any) -> None:
+        """One socket. The receive rule is checked here because a direct send bypasses the
+        role-separated rooms (the connect-time flag leak went through this door)."""
+        conn = self._registry.get(sid)
+        if conn is not None and not may_receive(conn.principal.role, event):
+            raise ReceiveRuleViolation(f"{conn.principal.role} socket may not receive {event}")
         await self._sio.emit(event, data, to=sid)
 
     @staticmethod

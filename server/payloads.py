@@ -100,6 +100,7 @@ def flag_payload(flag: Flag) -> dict[str, Any]:
         "reason": flag.reason,
         "status": flag.status,
         "escalation_level": flag.escalation_level,
+        "break_glass": flag.break_glass,
         "created_at": iso(flag.created_at),
         "acknowledged_by": _actor(flag.acknowledged_by),
         "acknowledged_at": iso(flag.acknowledged_at),

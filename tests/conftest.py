@@ -151,6 +151,8 @@ class Probe:
     client: socketio.AsyncClient
     user: User | None = None
     events: dict[str, asyncio.Queue[Any]] = field(default_factory=lambda: defaultdict(asyncio.Queue))
+    # Every event ever received, in order, consumed or not (for receive-rule checks).
+    log: list[tuple[str, Any]] = field(default_factory=list)
     connect_error: Any = None
     disconnected: asyncio.Event = field(default_factory=asyncio.Event)
 
@@ -214,7 +216,9 @@ async def open_probe(
 
     @client.on("*")
     async def any_event(event: str, *args: Any) -> None:
-        await probe.events[event].put(args[0] if len(args) == 1 else list(args))
+        payload = args[0] if len(args) == 1 else list(args)
+        probe.log.append((event, payload))
+        await probe.events[event].put(payload)
 
     @client.on("connect_error")
     async def on_connect_error(data: Any) -> None:
