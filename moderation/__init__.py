@@ -13,6 +13,7 @@ from .detection import CATEGORIES, SEVERITIES, Detection, Match
 from .detector import LEXICON_VERSION, Detector, scan
 from .lexicon import Lexicon, LexiconError, load_lexicon
 from .resources import crisis_resources
+from .semantic import ModelUnavailable, SemanticDetector, detect, load_semantic
 
 __all__ = [
     "CATEGORIES",
@@ -23,7 +24,11 @@ __all__ = [
     "Lexicon",
     "LexiconError",
     "Match",
+    "ModelUnavailable",
+    "SemanticDetector",
     "crisis_resources",
+    "detect",
     "load_lexicon",
+    "load_semantic",
     "scan",
 ]

@@ -61,12 +61,21 @@ class Match:
 
 @dataclass(frozen=True, slots=True)
 class Detection:
-    """The verdict for one message; ``severity`` is the highest of its matches."""
+    """The verdict for one message; ``severity`` is the highest of its matches.
+
+    ``source`` is "lexicon" when a lexicon term fired (the matches say which), "model"
+    when only the semantic model flagged it (no term; ``score`` is the model's
+    probability that the message is of medium or high risk). ``score`` is also set on a
+    lexicon verdict that the model scored, for the record.
+    """
 
     severity: str | None
     categories: tuple[str, ...]
     matches: tuple[Match, ...]
     lexicon_version: str
+    source: str = "lexicon"
+    score: float | None = None
+    model_version: str | None = None
 
     @property
     def flagged(self) -> bool:
