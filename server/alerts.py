@@ -22,44 +22,55 @@ from server import events
 from server.audit import record
 from server.clock import utcnow
 from server.context import AppContext
+from server.detection import Verdict
 from server.errors import Forbidden, NotFound
 from server.models import Flag, Message, Principal, Room
 from server.payloads import flag_payload
 from server.registry import Connection
+from server.schemas import Concern
 from server.store.audit import Origin
 
 log = logging.getLogger(__name__)
 
 
-def assess(ctx: AppContext, text: str, room: Room) -> tuple[Detection | None, policy.Decision]:
-    """Scan a message and decide its fate; a detector failure holds it and raises a flag."""
-    hold_policy = room.crisis_hold or ctx.config.crisis_hold
+async def assess(
+    ctx: AppContext, text: str, room: Room, context: tuple[str, ...] = ()
+) -> tuple[Detection | None, policy.Decision, Verdict | None]:
+    """Scan a message and decide its fate: (detection, decision, the detector's verdict).
+
+    `verdict.deferred` says the model judges the message after it goes out.
+
+    A detector failure holds the message and raises a flag (fail toward a human)."""
     try:
-        detection = ctx.detector.scan(text)
+        verdict = await ctx.detection.assess(text, context)
     except Exception:
         log.exception("detector failed on a message in room %s; holding it for a counselor", room.id)
-        return None, policy.fail_safe()
-    decision = policy.decide(
+        return None, policy.fail_safe(), None
+    return verdict.detection, decide(ctx, verdict.detection, room), verdict
+
+
+def decide(ctx: AppContext, detection: Detection, room: Room) -> policy.Decision:
+    hold_policy = room.crisis_hold or ctx.config.crisis_hold
+    return policy.decide(
         detection.severity, hold_policy=hold_policy, resources_for_medium=ctx.config.crisis_resources_for_medium
     )
-    return detection, decision
 
 
 async def store_detector_flag(
-    ctx: AppContext, message_doc: dict[str, Any], room: Room, author: Principal, detection: Detection | None
+    ctx: AppContext, message_doc: dict[str, Any], room: Room, detection: Detection | None
 ) -> tuple[Flag, bool]:
     """Store the flag of a message about to be stored; (flag, False) if this send was
     flagged before (a retry), in which case the flag names the message id to reuse."""
     return await ctx.stores.flags.insert(
         {
-            "dedupe_key": f"detector:{author.user_id}:{message_doc['client_id']}",
+            "dedupe_key": f"detector:{message_doc['author_id']}:{message_doc['client_id']}",
             "message_id": message_doc["_id"],
             "room_id": room.id,
             "cohort_id": room.cohort_id,
             "cohort_name": room.cohort_name,
-            "author_id": author.user_id,
-            "author_name": author.display_name,
-            "author_role": author.role,
+            "author_id": message_doc["author_id"],
+            "author_name": message_doc["author_name"],
+            "author_role": message_doc["author_role"],
             "client_id": message_doc["client_id"],
             "text": message_doc["text"],
             "severity": detection.severity if detection and detection.severity else "high",
@@ -69,7 +80,9 @@ async def store_detector_flag(
             ]
             if detection
             else [],
-            "source": "detector",
+            "source": "model" if detection and detection.source == "model" else "detector",
+            "score": detection.score if detection else None,
+            "model_version": detection.model_version if detection else None,
             "reported_by": None,
             "reason": None if detection else "detector_error",
             "status": "open",
@@ -275,3 +288,78 @@ async def deliver_open_flags(ctx: AppContext, conn: Connection) -> None:
     cohorts = None if principal.is_staff else principal.cohort_ids
     for flag in reversed(await ctx.stores.flags.open_for_cohorts(cohorts)):
         await ctx.notifier.to_sid(conn.sid, events.ALERT_NEW, flag_payload(flag))
+
+
+async def late_verdict(ctx: AppContext, message_id: object, detection: Detection) -> None:
+    """The model flagged a message that went out on the cheap verdict under overload.
+
+    It is treated as if the flag had come in time: the flag is stored, a high message is
+    withdrawn from peers (they get the same update as when a counselor hides it), the
+    author is shown resources, and the alert goes out as alert:new."""
+    assert isinstance(message_id, ObjectId)
+    message = await ctx.stores.messages.get(message_id)
+    if message is None or message.flag_ids or message.status != "visible":
+        return  # already flagged, reported or moderated: a human has it
+    room = await ctx.caches.rooms.get(message.room_id)
+    if room is None:
+        return
+    decision = decide(ctx, detection, room)
+    doc = {
+        "_id": message.id,
+        "author_id": message.author_id,
+        "author_name": message.author_name,
+        "author_role": message.author_role,
+        "client_id": message.client_id,
+        "text": message.text,
+        "created_at": utcnow(),
+    }
+    flag, _ = await store_detector_flag(ctx, doc, room, detection)
+    changes: dict[str, Any] = {"flag_ids": [flag.id], "severity": flag.severity, "categories": list(flag.categories)}
+    if decision.status == "held":
+        changes["status"] = "held"
+    updated = await ctx.stores.messages.update(message.id, {"status": "visible"}, changes)
+    if updated is None:
+        return
+    log.warning("late verdict flagged message %s (%s)", message.id, flag.severity)
+    if updated.status == "held":
+        await ctx.notifier.message_withdrawn(updated)
+    await deliver_new_flag(ctx, flag, send_resources=decision.send_resources, message=updated)
+
+
+async def mark_concerning(
+    ctx: AppContext, principal: Principal, message: Message, room: Room, cmd: Concern, origin: Origin
+) -> Flag:
+    """A counselor's "concerning, not flagged": a `source: counselor` flag, routed like any
+    other, and a labelled positive for the next training round (export-feedback)."""
+    flag, created = await ctx.stores.flags.insert(
+        {
+            "dedupe_key": f"counselor:{principal.user_id}:{message.id}",
+            "message_id": message.id,
+            "room_id": room.id,
+            "cohort_id": room.cohort_id,
+            "cohort_name": room.cohort_name,
+            "author_id": message.author_id,
+            "author_name": message.author_name,
+            "author_role": message.author_role,
+            "text": message.text,
+            "severity": cmd.severity,
+            "categories": [cmd.category],
+            "matches": [],
+            "source": "counselor",
+            "reported_by": {"id": principal.user_id, "name": principal.display_name, "role": principal.role},
+            "reason": cmd.note,
+            "status": "open",
+            "escalation_level": 0,
+            "break_glass": False,
+            "created_at": utcnow(),
+        }
+    )
+    if not created:
+        return flag
+    await ctx.stores.messages.add_flag(message.id, flag.id, flag.severity)
+    await record(ctx, "message.concern", principal, ("message", message.id), origin, flag_id=str(flag.id))
+    try:
+        await route_new_flag(ctx, flag)
+    except Exception:
+        log.exception("routing counselor flag %s failed", flag.id)
+    return flag

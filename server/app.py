@@ -12,8 +12,17 @@ import socketio
 from aiohttp import web
 
 from moderation import Detector, load_lexicon
-from server import background, sessions
-from server.api import admin_routes, audit_routes, auth_routes, flag_routes, health_routes, room_routes, static_routes
+from server import alerts, background, sessions
+from server.api import (
+    admin_routes,
+    audit_routes,
+    auth_routes,
+    feedback_routes,
+    flag_routes,
+    health_routes,
+    room_routes,
+    static_routes,
+)
 from server.api.middleware import errors, security_headers
 from server.config import Config
 from server.context import AppContext
@@ -93,10 +102,13 @@ def create_app(config: Config) -> web.Application:
             setup_socket_handlers(sio, ctx)
             await control.start()
             await ctx.presence.start()
+            ctx.detection.late = functools.partial(alerts.late_verdict, ctx)
+            await ctx.detection.start()
             tasks = start_background_tasks(ctx)
             yield
             for task in tasks:
                 task.cancel()
+            await ctx.detection.stop()
             await ctx.presence.stop()
         finally:
             await control.stop()
@@ -120,7 +132,16 @@ def create_app(config: Config) -> web.Application:
 
     app.on_shutdown.append(close_sockets)
     app.cleanup_ctx.append(lifecycle)
-    for module in (auth_routes, admin_routes, room_routes, flag_routes, audit_routes, health_routes, static_routes):
+    for module in (
+        auth_routes,
+        admin_routes,
+        room_routes,
+        flag_routes,
+        audit_routes,
+        feedback_routes,
+        health_routes,
+        static_routes,
+    ):
         module.setup(app)
     return app
 

@@ -122,7 +122,8 @@ async def send_message(ctx: AppContext, conn: Connection, cmd: SendMessage) -> M
             return stored
         raise
 
-    detection, decision = alerts.assess(ctx, cmd.text, room)
+    context = ctx.detection.context_for(room.id, principal.user_id)
+    detection, decision, verdict = await alerts.assess(ctx, cmd.text, room, context)
     doc: dict[str, Any] = {
         "_id": ObjectId(),
         "room_id": room.id,
@@ -139,7 +140,7 @@ async def send_message(ctx: AppContext, conn: Connection, cmd: SendMessage) -> M
     if decision.flag:
         # The flag is written before the message: if the message then fails to store,
         # the crisis words still reach a human through the open flag.
-        flag, fresh = await alerts.store_detector_flag(ctx, doc, room, principal, detection)
+        flag, fresh = await alerts.store_detector_flag(ctx, doc, room, detection)
         if not fresh:  # this send was flagged before: a retry
             stored = await ctx.stores.messages.by_client_id(principal.user_id, cmd.client_id)
             if stored is not None:
@@ -150,6 +151,9 @@ async def send_message(ctx: AppContext, conn: Connection, cmd: SendMessage) -> M
     if not created:
         return message
     ctx.caches.last_sent[(room.id, principal.user_id)] = now
+    ctx.detection.remember(room.id, principal.user_id, cmd.text, flagged=flag is not None)
+    if verdict is not None and verdict.deferred:
+        ctx.detection.judge_later(message.id, cmd.text, context, first=verdict.urgent)
     try:
         await ctx.notifier.message_new(message)
     finally:  # a failed broadcast (the message is stored; a retry returns it) must not cost the alert

@@ -52,6 +52,9 @@ class Config:
     db_timeout_ms: int = 5000
     idle_timeout_seconds: int | None = None
     max_socket_payload_bytes: int = 64 * 1024
+    semantic_detection: bool = True
+    model_dir: str | None = None
+    semantic_queue_limit: int = 32
 
     @property
     def production(self) -> bool:
@@ -99,6 +102,9 @@ class Config:
             metrics_public=reader.flag("METRICS_PUBLIC", default=app_env != "production"),
             db_timeout_ms=reader.integer("DB_TIMEOUT_MS", 5000, 100, 60000),
             idle_timeout_seconds=reader.optional_int("IDLE_TIMEOUT_SECONDS", 1, 7 * 86400),
+            semantic_detection=reader.flag("SEMANTIC_DETECTION", default=True),
+            model_dir=reader.text("MODEL_DIR"),
+            semantic_queue_limit=reader.integer("SEMANTIC_QUEUE_LIMIT", 32, 1, 10000),
         )
         config.check_production(secret_given=secret is not None)
         if algorithm not in ("HS256", "RS256", "ES256"):

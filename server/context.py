@@ -14,6 +14,7 @@ from moderation import Detector
 from server.caches import SendPathCaches
 from server.config import Config
 from server.control import ControlBus
+from server.detection import DetectionService
 from server.notify import Notifier
 from server.presence import Presence
 from server.ratelimit import TokenBucket
@@ -45,5 +46,11 @@ class AppContext:
 
     def __post_init__(self) -> None:
         self.notifier = Notifier(self.sio, self.registry)
+        self.detection = DetectionService(
+            self.detector,
+            enabled=self.config.semantic_detection,
+            model_dir=self.config.model_dir,
+            queue_limit=self.config.semantic_queue_limit,
+        )
         self.caches = SendPathCaches(self.stores)
         self.presence = Presence(self.registry, self.config.redis_url)

@@ -40,6 +40,7 @@ MOD_PIN: Final = "mod:pin"
 ONCALL_SET: Final = "oncall:set"
 FLAG_ACK: Final = "flag:ack"
 FLAG_RESOLVE: Final = "flag:resolve"
+MOD_CONCERN: Final = "mod:concern"
 
 # server -> client
 SESSION: Final = "session"

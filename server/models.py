@@ -199,6 +199,7 @@ class Flag:
     # escalated: counselors of other cohorts may then read, ack and resolve it (audited).
     break_glass: bool = False
     webhook: dict[str, Any] | None = None
+    score: float | None = None  # the model's risk score (source "model", or a scored lexicon flag)
 
     @classmethod
     def from_doc(cls, doc: dict[str, Any]) -> Flag:
@@ -236,6 +237,7 @@ class Flag:
             lexicon_version=doc.get("lexicon_version"),
             break_glass=doc.get("break_glass", False),
             webhook=doc.get("webhook"),
+            score=doc.get("score"),
         )
 
 

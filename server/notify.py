@@ -63,6 +63,16 @@ class Notifier:
             return
         await self.emit(events.MESSAGE_UPDATED, patient_view, events.room_patients(room_id))
 
+    async def message_withdrawn(self, message: Message) -> None:
+        """A visible message is held after the fact (a late verdict): moderators and the
+        author see it held; peers get the tombstone they get when a counselor hides one."""
+        room_id = message.room_id
+        await self.emit(events.MESSAGE_UPDATED, message_payload(message, moderator=True), events.room_mods(room_id))
+        author_room = events.room_user(room_id, message.author_id)
+        await self.emit(events.MESSAGE_UPDATED, message_payload(message, moderator=False), author_room)
+        tombstone = {**message_payload(message, moderator=False), "status": "hidden", "text": None}
+        await self._emit_except(events.MESSAGE_UPDATED, tombstone, events.room_patients(room_id), author_room)
+
     async def _emit_except(self, event: str, data: Any, room: str, excluded_room: str) -> None:
         skip = [sid for sid, _ in self._sio.manager.get_participants("/", excluded_room)]
         await self.emit(event, data, room, skip_sid=skip or None)

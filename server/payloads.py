@@ -108,4 +108,5 @@ def flag_payload(flag: Flag) -> dict[str, Any]:
         "resolved_at": iso(flag.resolved_at),
         "resolution": flag.resolution,
         "lexicon_version": flag.lexicon_version,
+        "score": flag.score,
     }

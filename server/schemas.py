@@ -15,6 +15,7 @@ from typing import Any
 
 from bson import ObjectId
 
+from moderation import CATEGORIES
 from server.auth import parse_object_id
 from server.errors import Invalid
 from server.models import OUTCOMES
@@ -260,3 +261,25 @@ def parse_flag_resolve(data: Any) -> FlagResolve:
     if outcome not in OUTCOMES:
         raise Invalid(f"'outcome' must be one of {', '.join(OUTCOMES)}.")
     return FlagResolve(_id(data, "flag_id"), outcome, _optional_text(data, "note", MAX_NOTE))
+
+
+@dataclass(frozen=True)
+class Concern:
+    """A counselor marks a message "concerning, not flagged" (it becomes training data)."""
+
+    message_id: ObjectId
+    severity: str
+    category: str
+    note: str | None
+
+
+def parse_concern(data: Any) -> Concern:
+    data = _object(data)
+    severity = data.get("severity", "medium")
+    if severity not in ("low", "medium", "high"):
+        raise Invalid("'severity' must be one of low, medium, high.")
+    category = data.get("category")
+    if category not in CATEGORIES:
+        raise Invalid(f"'category' must be one of {', '.join(CATEGORIES)}.")
+    note = _optional_text(data, "note", MAX_REASON) or _optional_text(data, "reason", MAX_REASON)
+    return Concern(_id(data, "message_id"), severity, category, note)

@@ -20,7 +20,7 @@ import socketio
 from pymongo.errors import PyMongoError
 
 from server import alerts, chat, events, mod_actions, schemas, sessions
-from server.access import access_message
+from server.access import access_message, access_message_to_moderate
 from server.auth import authenticate
 from server.clock import iso, utcnow
 from server.context import AppContext
@@ -260,6 +260,13 @@ async def on_report(ctx: AppContext, conn: Connection, data: Any) -> dict[str, A
     return {"flag_id": str(flag.id)}
 
 
+async def on_concern(ctx: AppContext, conn: Connection, data: Any) -> dict[str, Any]:
+    cmd = schemas.parse_concern(data)
+    message, room = await access_message_to_moderate(ctx, conn.principal, cmd.message_id)
+    flag = await alerts.mark_concerning(ctx, conn.principal, message, room, cmd, conn.origin)
+    return {"flag": flag_payload(flag)}
+
+
 def message_action(action: str) -> EventFn:
     async def handler(ctx: AppContext, conn: Connection, data: Any) -> dict[str, Any]:
         updated = await mod_actions.change_message(ctx, conn, action, schemas.parse_message_action(data))
@@ -306,6 +313,7 @@ EVENT_HANDLERS: dict[str, EventFn] = {
     events.FLAG_ACK: on_flag_ack,
     events.FLAG_RESOLVE: on_flag_resolve,
     events.MESSAGE_REPORT: on_report,
+    events.MOD_CONCERN: on_concern,
     events.MOD_HIDE: message_action("hide"),
     events.MOD_UNHIDE: message_action("unhide"),
     events.MOD_DELETE: message_action("delete"),

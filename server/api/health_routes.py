@@ -13,11 +13,17 @@ async def healthz(request: web.Request) -> web.Response:
 
 
 async def readyz(request: web.Request) -> web.Response:
-    if await ping(context(request).stores.db):
-        return web.json_response({"status": "ready"})
-    return web.json_response(
-        {"status": "unavailable", "error": {"code": "unavailable", "message": "database"}}, status=503
-    )
+    """503 when the database does not answer; 200 with status "degraded" when the
+    semantic detector is down (the lexicon still judges every message, so the process
+    keeps serving, but an operator must see it)."""
+    ctx = context(request)
+    detection = ctx.detection.state
+    if not await ping(ctx.stores.db):
+        return web.json_response(
+            {"status": "unavailable", "detection": detection, "error": {"code": "unavailable", "message": "database"}},
+            status=503,
+        )
+    return web.json_response({"status": "degraded" if ctx.detection.degraded else "ready", "detection": detection})
 
 
 async def metrics(request: web.Request) -> web.Response:
@@ -28,7 +34,27 @@ async def metrics(request: web.Request) -> web.Response:
         "# HELP iopchat_connections Socket.IO connections on this process.",
         "# TYPE iopchat_connections gauge",
         f"iopchat_connections {len(ctx.registry)}",
+        "# HELP iopchat_semantic_queue Messages waiting for the semantic model.",
+        "# TYPE iopchat_semantic_queue gauge",
+        f"iopchat_semantic_queue {ctx.detection.queue_length}",
+        "# HELP iopchat_semantic_up 1 when the semantic model is loaded and working.",
+        "# TYPE iopchat_semantic_up gauge",
+        f"iopchat_semantic_up {1 if ctx.detection.state == 'ready' else 0}",
     ]
+    stats = ctx.detection.stats
+    for name, value, text in (
+        ("judged", stats.judged, "Messages the semantic model judged."),
+        ("deferred", stats.deferred, "Messages sent on the cheap verdict under overload, judged after."),
+        ("overflow", stats.overflow, "Deferred messages the cheap layers were unsure of (far over capacity)."),
+        ("late_flags", stats.late_flags, "Deferred messages the model then flagged (late verdicts)."),
+        ("skipped", stats.skipped, "Messages the model never judged (backlog full)."),
+        ("failures", stats.failures, "Semantic model failures."),
+    ):
+        lines += [
+            f"# HELP iopchat_semantic_{name}_total {text}",
+            f"# TYPE iopchat_semantic_{name}_total counter",
+            f"iopchat_semantic_{name}_total {value}",
+        ]
     return web.Response(text="\n".join(lines) + "\n", content_type="text/plain")
 
 

@@ -92,6 +92,17 @@ class FlagStore:
         }
         return [Flag.from_doc(doc) async for doc in self._flags.find(query).sort("_id", 1).limit(limit)]
 
+    async def feedback(self, limit: int = 50_000) -> list[Flag]:
+        """Counselors' labels: their "concerning" marks, and detector or model flags they
+        resolved as false positives (training data; see moderation export-feedback)."""
+        query = {
+            "$or": [
+                {"source": "counselor"},
+                {"source": {"$in": ["detector", "model"]}, "resolution.outcome": "false_positive"},
+            ]
+        }
+        return [Flag.from_doc(d) async for d in self._flags.find(query).sort("_id", 1).limit(limit)]
+
     async def set_webhook_result(self, flag_id: ObjectId, result: dict[str, Any]) -> None:
         await self._flags.update_one({"_id": flag_id}, {"$set": {"webhook": result}})
 

@@ -13,6 +13,7 @@ import {
   highlightedText,
   categoryList,
   matchSummary,
+  sourceNote,
   flagHistory,
   resolveForm,
 } from "./flagview.js";
@@ -243,6 +244,7 @@ function fillItem(li, flag) {
       flag.text === null || flag.text === undefined ? h("em", null, "Message text unavailable") : highlightedText(flag.text, flag.matches),
     ),
     matchSummary(flag.matches),
+    sourceNote(flag),
     flagHistory(flag, formatTime),
   ];
   const actions = h("div", { class: "alert-actions" });

@@ -91,6 +91,28 @@ export function matchSummary(matches) {
   );
 }
 
+/** Why a flag has no matched term: the model, or a counselor, raised it. */
+export function sourceNote(flag) {
+  if (flag.source === "model") {
+    const category = (flag.categories || []).map(categoryLabel).join(", ");
+    const score = typeof flag.score === "number" ? ` · score ${flag.score.toFixed(2)}` : "";
+    return h(
+      "p",
+      { class: "muted small", dataset: { testid: "flag-source-model" } },
+      `Flagged by the model (no keyword)${category ? `: ${category}` : ""}${score}`,
+    );
+  }
+  if (flag.source === "counselor") {
+    return h(
+      "p",
+      { class: "muted small", dataset: { testid: "flag-source-counselor" } },
+      `Marked concerning by ${displayName(flag.reported_by)}`,
+      flag.reason ? `: “${flag.reason}”` : "",
+    );
+  }
+  return null;
+}
+
 /** Who acknowledged / resolved, with outcome. */
 export function flagHistory(flag, fmt) {
   const lines = [];

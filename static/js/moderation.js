@@ -67,13 +67,56 @@ export function messageModControls(msg, ctx) {
     self("pin", "Pin", "mod:pin", () => ({ room_id: ctx.roomId(), message_id: msg.id }), () => "Message pinned.");
   }
   const author = msg.author;
+  const concern =
+    author && author.role === "patient" && !(msg.flag_ids && msg.flag_ids.length) && msg.status !== "deleted"
+      ? concernControl(msg, ctx)
+      : null;
   const authorControls =
     author && author.role === "patient" ? userModControls(author, ctx, { compact: true }) : null;
   return h(
     "div",
     { class: "mod-controls", role: "group", "aria-label": `Moderate message from ${displayName(author)}`, dataset: { testid: "mod-controls" } },
     buttons,
+    concern,
     authorControls,
+  );
+}
+
+const CONCERN_CATEGORIES = [
+  ["suicide", "Suicide"],
+  ["self_harm", "Self-harm"],
+  ["overdose", "Overdose"],
+  ["medical", "Medical"],
+  ["harm_others", "Harm to others"],
+  ["abuse", "Abuse"],
+  ["relapse", "Relapse"],
+  ["harassment", "Harassment"],
+];
+
+/** "Concerning, not flagged": a counselor flags what the detector missed (and teaches it). */
+function concernControl(msg, ctx) {
+  const category = h(
+    "select",
+    { "aria-label": "Category", dataset: { testid: "concern-category" } },
+    CONCERN_CATEGORIES.map(([value, label]) => option(value, label)),
+  );
+  const severity = h(
+    "select",
+    { "aria-label": "Severity", dataset: { testid: "concern-severity" } },
+    [option("medium", "Medium"), option("high", "High"), option("low", "Low")],
+  );
+  const submit = modButton("concern", "Flag as concerning", () =>
+    run(ctx, submit, "mod:concern", withReason({ message_id: msg.id, category: category.value, severity: severity.value }, ctx), () =>
+      "Flagged for the team; it will also help the detector learn.",
+    ),
+  );
+  return h(
+    "details",
+    { class: "mod-concern", dataset: { testid: "mod-concern" } },
+    h("summary", null, "Concerning, not flagged"),
+    category,
+    severity,
+    submit,
   );
 }
 

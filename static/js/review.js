@@ -12,6 +12,7 @@ import {
   highlightedText,
   categoryList,
   matchSummary,
+  sourceNote,
   flagHistory,
   resolveForm,
 } from "./flagview.js";
@@ -226,6 +227,7 @@ export async function renderFlagDetail(container, flagId, { back, openRoom }) {
       h("blockquote", { class: "alert-text flagged", dataset: { testid: "flag-text" } },
         flag.text === null || flag.text === undefined ? h("em", null, "Message text unavailable") : highlightedText(flag.text, flag.matches)),
       matchSummary(flag.matches),
+    sourceNote(flag),
       contextList(context.after, "Messages after"),
       h("div", { class: "detail-actions" }, ack,
         session.room(flag.room_id)
