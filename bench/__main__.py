@@ -42,7 +42,8 @@ SCENARIOS = {
     "small": Scenario("small", 200, 20, 200, 20),
     "large": Scenario("large", 1000, 50, 500, 20),
 }
-SERVERS = ("yardstick", "ours")
+#: ours-lexicon: our server with the semantic model off, to show what the model costs.
+SERVERS = ("yardstick", "ours-lexicon", "ours")
 
 
 def log(msg: str) -> None:
@@ -127,7 +128,11 @@ def cpus() -> tuple[int | None, int | None]:
 async def run_one(scenario: Scenario, server: str, args: argparse.Namespace) -> dict[str, Any]:
     server_cpu, lg_cpu = cpus()
     log_dir = report.RESULTS_DIR / "logs"
-    target: Target = (OursTarget if server == "ours" else YardstickTarget)(server_cpu, log_dir)
+    target: Target = (
+        YardstickTarget(server_cpu, log_dir)
+        if server == "yardstick"
+        else OursTarget(server_cpu, log_dir, semantic=server == "ours")
+    )
     try:
         log(f"{scenario.name}/{server}: starting server on port {target.port}")
         await target.start()
@@ -158,6 +163,8 @@ async def run_one(scenario: Scenario, server: str, args: argparse.Namespace) -> 
                     "running anyway, figures will be noisy"
                 )
         result = await run_loadgen(plan, lg_cpu)
+        if isinstance(target, OursTarget) and target.semantic:
+            result["semantic"] = await target.semantic_stats()
     except (TargetError, RuntimeError, OSError) as exc:
         log(f"{scenario.name}/{server}: FAILED: {exc}")
         result = {"error": str(exc).splitlines()[0][:300]}
@@ -203,19 +210,35 @@ async def run_loadgen(plan: Plan, cpu: int | None) -> dict[str, Any]:
         return json.loads(out_path.read_text())
 
 
+def semantic_throughput() -> str | None:
+    """The model's own rate on one core (bench.bench_semantic), in its own process."""
+    log("semantic model throughput on one core")
+    done = subprocess.run(
+        [sys.executable, "-m", "bench.bench_semantic", "--seconds", "6"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    return done.stdout.strip() if done.returncode == 0 else f"semantic throughput: failed: {done.stderr[-300:]}"
+
+
 async def main_async(args: argparse.Namespace) -> int:
     scenarios = choose_scenarios(args)
     servers = [args.only] if args.only else list(SERVERS)
     results: list[dict[str, Any]] = []
-    why_not = ours_runnable() if "ours" in servers else None
+    why_not = ours_runnable() if any(s.startswith("ours") for s in servers) else None
     for scenario in scenarios:
         for server in servers:
-            if server == "ours" and why_not:
-                log(f"{scenario.name}/ours: skipped: {why_not}")
-                results.append({"scenario": scenario.name, "server": "ours", "error": f"not runnable: {why_not}"})
+            if server.startswith("ours") and why_not:
+                log(f"{scenario.name}/{server}: skipped: {why_not}")
+                results.append({"scenario": scenario.name, "server": server, "error": f"not runnable: {why_not}"})
                 continue
             results.append(await run_one(scenario, server, args))
+    semantic = semantic_throughput() if "ours" in servers else None
     print(report.render(results))
+    if semantic:
+        print(semantic)
     path = report.save(results, {k: v for k, v in vars(args).items()})
     print(f"\nresults: {path.relative_to(REPO)}")
     return 0 if all("error" not in r for r in results if r["server"] == "yardstick") else 1

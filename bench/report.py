@@ -17,7 +17,7 @@ RESULTS_DIR = REPO / "bench-results"
 COLUMNS = [
     # header, width, getter
     ("scenario", 9, lambda r: r["scenario"]),
-    ("server", 9, lambda r: r["server"]),
+    ("server", 12, lambda r: r["server"]),
     ("conn", 6, lambda r: _num(r, "connected")),
     ("offered/s", 9, lambda r: _num(r, "offered_rate")),
     ("deliv/s", 8, lambda r: _num(r, "delivered_rate")),
@@ -105,6 +105,23 @@ def _ratios(results: list[dict[str, Any]]) -> list[str]:
             f"{_ratio(ours['delivered_rate'], ys['delivered_rate'])}, "
             f"p99 latency {_ratio(ours['e2e_ms']['p99'], ys['e2e_ms']['p99'])}"
         )
+        lexicon = pair.get("ours-lexicon")
+        if lexicon is not None:
+            ack, base = ours.get("ack_ms", {}), lexicon.get("ack_ms", {})
+            out.append(
+                f"{scenario}: with the semantic model vs without: delivered rate "
+                f"{_ratio(ours['delivered_rate'], lexicon['delivered_rate'])}, send->ack p50 "
+                f"{_fmt(ack.get('p50'))} vs {_fmt(base.get('p50'))} ms, p99 {_fmt(ack.get('p99'))} vs "
+                f"{_fmt(base.get('p99'))} ms"
+            )
+        sem = ours.get("semantic")
+        if sem:
+            out.append(
+                f"{scenario}: semantic model judged {sem.get('judged_total', 0):.0f}, deferred under load "
+                f"{sem.get('deferred_total', 0):.0f} (unsure {sem.get('overflow_total', 0):.0f}), late flags "
+                f"{sem.get('late_flags_total', 0):.0f}, never judged {sem.get('skipped_total', 0):.0f}, "
+                f"queue at end {sem.get('queue', 0):.0f}"
+            )
     return out
 
 
@@ -134,16 +151,16 @@ def _errors(results: list[dict[str, Any]]) -> list[str]:
 def _alerts(results: list[dict[str, Any]]) -> list[str]:
     out = []
     for r in results:
-        if r["server"] != "ours" or "error" in r:
+        if not r["server"].startswith("ours") or "error" in r:
             continue
         a = r.get("alerts", {})
         lat = a.get("latency_ms", {})
         if not a.get("enabled") or not lat.get("count"):
             why = a.get("note") or f"no alert:new for {a.get('crisis_acked', 0)} acked crisis messages"
-            out.append(f"{r['scenario']}/ours alert latency: n/a ({why})")
+            out.append(f"{r['scenario']}/{r['server']} alert latency: n/a ({why})")
             continue
         out.append(
-            f"{r['scenario']}/ours alert latency (send -> alert:new at on-call counselor): "
+            f"{r['scenario']}/{r['server']} alert latency (send -> alert:new at on-call counselor): "
             f"p50 {_fmt(lat['p50'])} ms, p99 {_fmt(lat['p99'])} ms, max {_fmt(lat['max'])} ms "
             f"({a['received']} of {a['crisis_sent']} crisis messages alerted; "
             f"their ack p50 {_fmt(a.get('crisis_ack_ms', {}).get('p50'))} ms)"

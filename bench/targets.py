@@ -161,10 +161,11 @@ class OursTarget(Target):
     crisis alerts.
     """
 
-    name = "ours"
     staff_user = "benchstaff"
 
-    def __init__(self, cpu: int | None, log_dir: Path) -> None:
+    def __init__(self, cpu: int | None, log_dir: Path, *, semantic: bool = True) -> None:
+        self.semantic = semantic
+        self.name = "ours" if semantic else "ours-lexicon"
         super().__init__(cpu, log_dir)
         self.secret = "bench-" + secrets.token_hex(24)
         self.staff_password = "bench-" + secrets.token_hex(12)
@@ -184,8 +185,21 @@ class OursTarget(Target):
             BOOTSTRAP_STAFF_PASSWORD=self.staff_password,
             DATA_DIR=str(self.data_dir),
             LOG_LEVEL="WARNING",
+            SEMANTIC_DETECTION="1" if self.semantic else "0",
+            METRICS_PUBLIC="1",
         )
         return env
+
+    async def semantic_stats(self) -> dict[str, float]:
+        """The server's iopchat_semantic_* metrics (queue, deferred, late flags...)."""
+        async with aiohttp.ClientSession(base_url=self.url) as http, http.get("/metrics") as resp:
+            text = await resp.text()
+        stats = {}
+        for line in text.splitlines():
+            if line.startswith("iopchat_semantic_"):
+                name, _, value = line.partition(" ")
+                stats[name.removeprefix("iopchat_semantic_")] = float(value)
+        return stats
 
     def mint(self, user_id: str, role: str, ttl: int = 3600) -> str:
         """A token the server accepts, signed with the secret we gave it."""
