@@ -34,9 +34,15 @@ log = logging.getLogger(__name__)
 CONTEXT_MESSAGES = 3  # the author's last few unflagged lines in the room...
 CONTEXT_SECONDS = 600.0  # ...within ten minutes are scored together with the new one
 BATCH = 16
-OVERFLOW_FACTOR = 4  # past queue_limit x this, even unsure messages go out on the lexicon's verdict
+LATER_BATCH = 4
+# How long a message may wait for the model before the server counts itself over
+# capacity: a message the cheap layers find clean waits at most CLEAN_WAIT, an unsure
+# one (rare: the cheap layers' risk is above the triage threshold) at most UNSURE_WAIT.
+# Past that the message goes out on the lexicon's verdict and is judged right after.
+CLEAN_WAIT_SECONDS = 0.25
+UNSURE_WAIT_SECONDS = 2.0
 DEFERRED_LIMIT = 2000  # judged-later messages kept under sustained overload; more are counted, not judged
-MODEL_NICE = 10  # the model thread yields the core to the event loop under load
+MODEL_NICE = 19  # the model thread takes only what the event loop leaves: chat first
 CONTEXT_KEYS = 10_000
 
 
@@ -96,6 +102,8 @@ class DetectionService:
         self._worker: asyncio.Task[None] | None = None
         self._recent: OrderedDict[tuple[ObjectId, ObjectId], deque[tuple[float, str]]] = OrderedDict()
         self.late: LateHandler | None = None
+        self._in_model = 0
+        self._per_message = 0.05  # seconds; updated from every batch (moving average)
 
     # ---- life cycle ---------------------------------------------------------------------
 
@@ -110,6 +118,9 @@ class DetectionService:
             self.state = "failed"
             log.error("semantic detection unavailable, the lexicon alone is judging messages: %s", exc)
             return
+        started = time.perf_counter()
+        await loop.run_in_executor(self._executor, self._semantic.detect, ["warming up the model"])
+        self._per_message = time.perf_counter() - started
         self.state = "ready"
         self._worker = asyncio.create_task(self._work(), name="semantic-detector")
 
@@ -126,6 +137,11 @@ class DetectionService:
     @property
     def queue_length(self) -> int:
         return len(self._urgent) + len(self._later)
+
+    def expected_wait(self) -> float:
+        """Seconds a message queued now would wait: the urgent queue plus the batch in the
+        model, at the model's recent pace (which includes its share of a busy core)."""
+        return (len(self._urgent) + self._in_model + 1) * self._per_message
 
     # ---- the message path ---------------------------------------------------------------
 
@@ -156,16 +172,17 @@ class DetectionService:
             # A high lexicon verdict is already the strongest there is: the model could only
             # add a score, so the crisis alert never waits behind the model's queue.
             return Verdict(lexical)
-        waiting = len(self._urgent)
-        if waiting >= self._queue_limit and not lexical.flagged and self._looks_clean(text):
-            self.stats.deferred += 1
-            return Verdict(lexical, deferred=True)
-        if waiting >= self._queue_limit * OVERFLOW_FACTOR:
-            # Far over capacity even for risky-looking messages: waiting longer would stall
-            # the chat for everyone. Act on the lexicon now and judge first when the model frees.
-            self.stats.deferred += 1
-            self.stats.overflow += 1
-            return Verdict(lexical, deferred=True, urgent=True)
+        wait = self.expected_wait()
+        if wait > CLEAN_WAIT_SECONDS or len(self._urgent) >= self._queue_limit:
+            if not lexical.flagged and self._looks_clean(text):
+                self.stats.deferred += 1
+                return Verdict(lexical, deferred=True)
+            if wait > UNSURE_WAIT_SECONDS or len(self._urgent) >= self._queue_limit * 4:
+                # Far over capacity even for risky-looking messages: waiting longer would stall
+                # the chat. Act on the lexicon now; the model judges these first when it can.
+                self.stats.deferred += 1
+                self.stats.overflow += 1
+                return Verdict(lexical, deferred=True, urgent=True)
         future: asyncio.Future[Detection] = asyncio.get_running_loop().create_future()
         self._urgent.append(_Job(text, tuple(context), future))
         self._wake.set()
@@ -203,9 +220,10 @@ class DetectionService:
                 self._wake.clear()
                 await self._wake.wait()
             batch = [self._urgent.popleft() for _ in range(min(BATCH, len(self._urgent)))]
-            if not batch:
-                batch = [self._later.popleft() for _ in range(min(BATCH, len(self._later)))]
+            if not batch:  # small batches of judged-later work, so that urgent work gets in soon
+                batch = [self._later.popleft() for _ in range(min(LATER_BATCH, len(self._later)))]
             started = time.perf_counter()
+            self._in_model = len(batch)
             try:
                 results = await loop.run_in_executor(self._executor, self._detect, batch)
             except ModelUnavailable as exc:
@@ -214,7 +232,10 @@ class DetectionService:
                 log.error("semantic model failed; the lexicon alone judges messages from now on: %s", exc)
                 self._fail_all(batch, exc)
                 return
-            self.stats.model_seconds.append(time.perf_counter() - started)
+            elapsed = time.perf_counter() - started
+            self._in_model = 0
+            self.stats.model_seconds.append(elapsed)
+            self._per_message = 0.8 * self._per_message + 0.2 * (elapsed / len(batch))
             self.stats.judged += len(batch)
             for job, detection in zip(batch, results, strict=True):
                 if job.future is not None:
