@@ -10,11 +10,13 @@ escalator (server/escalation.py) widens the audience of unacknowledged high flag
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import logging
 from typing import Any
 
 from bson import ObjectId
+from pymongo.errors import PyMongoError
 
 import moderation.policy as policy
 from moderation import Detection, crisis_resources
@@ -56,80 +58,155 @@ def decide(ctx: AppContext, detection: Detection, room: Room) -> policy.Decision
     )
 
 
+ALERT_WITHIN_SECONDS = 1.0  # a crisis alert never waits longer than this for the database
+
+
 async def store_detector_flag(
     ctx: AppContext, message_doc: dict[str, Any], room: Room, detection: Detection | None
 ) -> tuple[Flag, bool]:
     """Store the flag of a message about to be stored; (flag, False) if this send was
     flagged before (a retry), in which case the flag names the message id to reuse."""
-    return await ctx.stores.flags.insert(
-        {
-            "dedupe_key": f"detector:{message_doc['author_id']}:{message_doc['client_id']}",
-            "message_id": message_doc["_id"],
-            "room_id": room.id,
-            "cohort_id": room.cohort_id,
-            "cohort_name": room.cohort_name,
-            "author_id": message_doc["author_id"],
-            "author_name": message_doc["author_name"],
-            "author_role": message_doc["author_role"],
-            "client_id": message_doc["client_id"],
-            "text": message_doc["text"],
-            "severity": detection.severity if detection and detection.severity else "high",
-            "categories": list(detection.categories) if detection else [],
-            "matches": [
-                {"term": m.term, "category": m.category, "start": m.start, "end": m.end} for m in detection.matches
-            ]
-            if detection
-            else [],
-            "source": "model" if detection and detection.source == "model" else "detector",
-            "score": detection.score if detection else None,
-            "model_version": detection.model_version if detection else None,
-            "reported_by": None,
-            "reason": None if detection else "detector_error",
-            "status": "open",
-            "escalation_level": 0,
-            "break_glass": False,
-            "created_at": message_doc["created_at"],
-            "lexicon_version": detection.lexicon_version if detection else None,
-        }
-    )
+    return await ctx.stores.flags.insert(detector_flag_doc(message_doc, room, detection))
+
+
+def detector_flag_doc(message_doc: dict[str, Any], room: Room, detection: Detection | None) -> dict[str, Any]:
+    """The flag document of a detector (or model) verdict, complete before any write, so
+    that it can be alerted from memory when the database is slow."""
+    return {
+        "_id": ObjectId(),
+        "dedupe_key": f"detector:{message_doc['author_id']}:{message_doc['client_id']}",
+        "message_id": message_doc["_id"],
+        "room_id": room.id,
+        "cohort_id": room.cohort_id,
+        "cohort_name": room.cohort_name,
+        "author_id": message_doc["author_id"],
+        "author_name": message_doc["author_name"],
+        "author_role": message_doc["author_role"],
+        "client_id": message_doc["client_id"],
+        "text": message_doc["text"],
+        "severity": detection.severity if detection and detection.severity else "high",
+        "categories": list(detection.categories) if detection else [],
+        "matches": [{"term": m.term, "category": m.category, "start": m.start, "end": m.end} for m in detection.matches]
+        if detection
+        else [],
+        "source": "model" if detection and detection.source == "model" else "detector",
+        "score": detection.score if detection else None,
+        "model_version": detection.model_version if detection else None,
+        "reported_by": None,
+        "reason": None if detection else "detector_error",
+        "status": "open",
+        "escalation_level": 0,
+        "break_glass": False,
+        "created_at": message_doc["created_at"],
+        "lexicon_version": detection.lexicon_version if detection else None,
+        "alerted": False,
+        "resources_sent": False,
+    }
+
+
+async def store_flag_promptly(ctx: AppContext, doc: dict[str, Any]) -> tuple[Flag, bool]:
+    """Store a detector flag; if the database has not answered within a second, alert the
+    counselors from memory first and go on waiting (the caller's deadline bounds that).
+
+    A send that already left a flag in the crisis outbox (the database was out) reuses it:
+    same ids, and it is not alerted twice."""
+    held = ctx.crisis_outbox.pending(doc["dedupe_key"])
+    if held is not None:
+        doc.clear()
+        doc.update(held)
+    task = asyncio.ensure_future(ctx.stores.flags.insert(dict(doc)))
+    try:
+        return await asyncio.wait_for(asyncio.shield(task), ALERT_WITHIN_SECONDS)
+    except TimeoutError:
+        pass
+    if not doc["alerted"]:
+        log.warning("flag %s: the database is slow; alerting from memory", doc["_id"])
+        await alert_from_memory(ctx, doc)
+    flag, fresh = await asyncio.shield(task)
+    if fresh:
+        await ctx.stores.flags.mark(flag.id, alerted=True, break_glass=doc["break_glass"])
+    return dataclasses.replace(flag, alerted=True, break_glass=doc["break_glass"]), fresh
+
+
+async def alert_from_memory(ctx: AppContext, doc: dict[str, Any]) -> None:
+    """alert:new for a flag the database has not (yet) taken; marks the document alerted."""
+    flag = await route_new_flag(ctx, Flag.from_doc({**doc, "alerted": False}), persist=False)
+    doc["alerted"], doc["break_glass"] = True, flag.break_glass
+
+
+def keep_for_later(ctx: AppContext, doc: dict[str, Any]) -> None:
+    """The database did not take an alerted flag in time: the outbox stores it when it can."""
+    ctx.crisis_outbox.keep(doc)
 
 
 async def deliver_new_flag(ctx: AppContext, flag: Flag, *, send_resources: bool, message: Message) -> None:
-    """Show the author crisis resources and alert counselors. Never raises: the flag is
-    stored, and delivery on connect/on-call and the escalator are the safety net."""
+    """Show the author crisis resources and alert counselors, as far as not done yet
+    (`resources_sent`, `alerted`). Never raises: the flag is stored, and the delivery
+    sweep, delivery at connect/on call and the escalator are the safety net."""
     try:
-        if send_resources and message.author_role == "patient":
-            await send_crisis_resources(ctx, message)
-        await route_new_flag(ctx, flag)
+        if send_resources and not flag.resources_sent and message.author_role == "patient":
+            await send_crisis_resources(ctx, message.author_id, message.id)
+            await ctx.stores.flags.mark(flag.id, resources_sent=True)
+        if not flag.alerted:
+            await route_new_flag(ctx, flag)
     except Exception:
         log.exception("delivering flag %s failed; it stays open for delivery and escalation", flag.id)
 
 
-async def send_crisis_resources(ctx: AppContext, message: Message) -> None:
-    language = "en"
-    for conn in ctx.registry.of_user(message.author_id):
-        language = conn.principal.language
-        break
-    else:
-        author = await ctx.stores.users.get(message.author_id)
-        language = author.language if author else "en"
+async def send_crisis_resources(
+    ctx: AppContext, author_id: ObjectId, message_id: ObjectId, language: str | None = None
+) -> None:
+    """crisis:resources to the author's sockets. With `language` (the send path knows it)
+    this touches no database: the numbers reach the author even when it is down."""
+    if language is None:
+        for conn in ctx.registry.of_user(author_id):
+            language = conn.principal.language
+            break
+        else:
+            author = await ctx.stores.users.get(author_id)
+            language = author.language if author else "en"
     text, resources = crisis_resources(language, ctx.config.clinic_oncall_phone)
     await ctx.notifier.to_user(
-        message.author_id,
-        events.CRISIS_RESOURCES,
-        {"message_id": str(message.id), "text": text, "resources": resources},
+        author_id, events.CRISIS_RESOURCES, {"message_id": str(message_id), "text": text, "resources": resources}
     )
 
 
-async def route_new_flag(ctx: AppContext, flag: Flag) -> None:
+async def route_new_flag(ctx: AppContext, flag: Flag, *, persist: bool = True) -> Flag:
+    """alert:new to whoever should hear first; then record that it went out.
+
+    The alert is sent before anything is written, so a slow database never delays it.
+    Routed outside the cohort (nobody of it on call): break glass, audited."""
     if await ctx.presence.anyone_oncall(flag.cohort_id):
         rooms = [events.oncall_room(flag.cohort_id), events.STAFF]
     else:
         rooms = [events.ONCALL, events.STAFF]
         if await ctx.presence.anyone_oncall(None):
-            await ctx.stores.flags.open_glass(flag.id)
             flag = dataclasses.replace(flag, break_glass=True)
     await ctx.notifier.alert(events.ALERT_NEW, flag, rooms)
+    flag = dataclasses.replace(flag, alerted=True)
+    if persist:
+        try:
+            await ctx.stores.flags.mark(flag.id, alerted=True, break_glass=flag.break_glass)
+        except PyMongoError as exc:  # the sweep may alert it again; a duplicate beats a miss
+            log.warning("flag %s alerted but not recorded as alerted (%s)", flag.id, type(exc).__name__)
+    if flag.break_glass:
+        await _audit_break_glass(ctx, flag)
+    return flag
+
+
+async def _audit_break_glass(ctx: AppContext, flag: Flag) -> None:
+    """Counselors outside the flag's cohort received its text: who could, on the record."""
+    try:
+        await ctx.stores.audit.append(
+            "flag.break_glass_delivery",
+            actor=None,
+            target_type="flag",
+            target_id=flag.id,
+            origin=Origin(ip=None, user_agent="iopchat-alerts"),
+            details={"cohort_id": str(flag.cohort_id), "to": "oncall_counselors"},
+        )
+    except PyMongoError as exc:
+        log.warning("break-glass delivery of flag %s not audited yet (%s)", flag.id, type(exc).__name__)
 
 
 def viewer_rooms(flag: Flag) -> list[str]:
@@ -243,6 +320,9 @@ async def set_oncall(ctx: AppContext, conn: Connection, on: bool) -> bool:
     await record(ctx, "oncall.on" if on else "oncall.off", principal, ("user", principal.user_id), conn.origin)
     await ctx.control.publish("oncall", user_id=str(principal.user_id), on=on)
     if on:
+        # Join the on-call rooms here, not only when the control message comes back
+        # (through Redis that is later), so the backlog below is not skipped.
+        await join_alert_rooms(ctx, conn, oncall=True)
         await deliver_open_flags(ctx, conn)
     return on
 

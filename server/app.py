@@ -109,6 +109,7 @@ def create_app(config: Config) -> web.Application:
             for task in tasks:
                 task.cancel()
             await ctx.detection.stop()
+            await ctx.crisis_outbox.stop()
             await ctx.presence.stop()
         finally:
             await control.stop()

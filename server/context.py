@@ -14,6 +14,7 @@ from moderation import Detector
 from server.caches import SendPathCaches
 from server.config import Config
 from server.control import ControlBus
+from server.crisis_outbox import CrisisOutbox
 from server.detection import DetectionService
 from server.notify import Notifier
 from server.presence import Presence
@@ -30,6 +31,7 @@ LOGIN_WINDOW_SECONDS = 300
 # floods them is slowed like a flooding sender (SECURITY.md B15: 50 reports a minute).
 TYPING_PER_SECOND, TYPING_BURST = 5, 10
 REPORTS_PER_MINUTE, REPORTS_BURST = 10, 5
+RENAMES_PER_HOUR, RENAMES_BURST = 3, 3  # choosing a pseudonym, not cycling through names
 
 
 @dataclass
@@ -43,6 +45,7 @@ class AppContext:
     send_limiter: TokenBucket = field(default_factory=lambda: TokenBucket(SEND_RATE_PER_SECOND, SEND_BURST))
     typing_limiter: TokenBucket = field(default_factory=lambda: TokenBucket(TYPING_PER_SECOND, TYPING_BURST))
     report_limiter: TokenBucket = field(default_factory=lambda: TokenBucket(REPORTS_PER_MINUTE / 60, REPORTS_BURST))
+    rename_limiter: TokenBucket = field(default_factory=lambda: TokenBucket(RENAMES_PER_HOUR / 3600, RENAMES_BURST))
 
     def __post_init__(self) -> None:
         self.notifier = Notifier(self.sio, self.registry)
@@ -53,4 +56,5 @@ class AppContext:
             queue_limit=self.config.semantic_queue_limit,
         )
         self.caches = SendPathCaches(self.stores)
+        self.crisis_outbox = CrisisOutbox(self.stores.flags)
         self.presence = Presence(self.registry, self.config.redis_url)

@@ -13,6 +13,7 @@
     ├── RoomLocked         403
     ├── SlowMode           429  retry_after
     ├── Unavailable        503  storage or a dependency is down; nothing was stored
+    │   └── CrisisUnavailable    ...but a counselor was alerted (`alerted: true`)
     └── Internal           500
 
 Socket handlers turn them into `{"ok": false, "error": {...}}` acks (server/sockets.py);
@@ -31,13 +32,14 @@ class ChatError(Exception):
     http_status: ClassVar[int] = 500
     default_message: ClassVar[str] = "Something went wrong on our side."
 
-    def __init__(self, message: str | None = None, *, retry_after: float | None = None) -> None:
+    def __init__(self, message: str | None = None, *, retry_after: float | None = None, **extra: Any) -> None:
         self.message = message or self.default_message
         self.retry_after = retry_after
+        self.extra = extra  # more fields for the client (PROTOCOL: add fields freely)
         super().__init__(self.message)
 
     def to_dict(self) -> dict[str, Any]:
-        body: dict[str, Any] = {"code": self.code, "message": self.message}
+        body: dict[str, Any] = {"code": self.code, "message": self.message, **self.extra}
         if self.retry_after is not None:
             body["retry_after"] = max(1, math.ceil(self.retry_after))
         return body
@@ -116,6 +118,17 @@ class Unavailable(ChatError):
     code = "unavailable"
     http_status = 503
     default_message = "The chat is having trouble saving messages right now. Nothing was sent; please try again."
+
+
+class CrisisUnavailable(Unavailable):
+    """A crisis message could not be posted, but a counselor was alerted and the author
+    already has the crisis resources: the truth, in the same `unavailable` envelope."""
+
+    ALERTED: ClassVar[str] = "A counselor has been alerted. If you are in danger, call or text 988, or call 911."
+    default_message = "Your message could not be posted to the group right now. " + ALERTED
+
+    def __init__(self, message_id: str) -> None:
+        super().__init__(alerted=True, message_id=message_id)
 
 
 class Internal(ChatError):

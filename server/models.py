@@ -200,6 +200,11 @@ class Flag:
     break_glass: bool = False
     webhook: dict[str, Any] | None = None
     score: float | None = None  # the model's risk score (source "model", or a scored lexicon flag)
+    # Delivery state, so that it completes exactly once across retries, restarts and
+    # outages: alert:new went out to counselors; the author was shown crisis resources.
+    # Flags stored before these fields existed count as delivered.
+    alerted: bool = True
+    resources_sent: bool = True
 
     @classmethod
     def from_doc(cls, doc: dict[str, Any]) -> Flag:
@@ -238,6 +243,8 @@ class Flag:
             break_glass=doc.get("break_glass", False),
             webhook=doc.get("webhook"),
             score=doc.get("score"),
+            alerted=doc.get("alerted", True),
+            resources_sent=doc.get("resources_sent", True),
         )
 
 

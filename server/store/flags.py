@@ -65,6 +65,24 @@ class FlagStore:
     async def open_glass(self, flag_id: ObjectId) -> None:
         await self._flags.update_one({"_id": flag_id}, {"$set": {"break_glass": True}})
 
+    async def purge_text_before(self, cutoff: datetime) -> int:
+        """Retention: the flag's copy of the message text goes with the message's. Open
+        flags keep theirs until resolved: a counselor still has to read them."""
+        result = await self._flags.update_many(
+            {"created_at": {"$lt": cutoff}, "status": {"$ne": "open"}, "text": {"$ne": None}},
+            {"$set": {"text": None, "purged": True}},
+        )
+        return result.modified_count
+
+    async def mark(self, flag_id: ObjectId, **fields: Any) -> None:
+        """Record delivery state (`alerted`, `resources_sent`, `break_glass`)."""
+        await self._flags.update_one({"_id": flag_id}, {"$set": fields})
+
+    async def unalerted(self, created_before: datetime, limit: int = 100) -> list[Flag]:
+        """Open flags whose alert:new never went out (stored late, or a crash), oldest first."""
+        query = {"status": "open", "alerted": False, "created_at": {"$lte": created_before}}
+        return [Flag.from_doc(d) async for d in self._flags.find(query).sort("_id", 1).limit(limit)]
+
     async def claim_escalation(self, flag_id: ObjectId, level: int, now: datetime) -> Flag | None:
         """Move an open flag from level-1 to level; None if another process already did.
 
@@ -103,8 +121,22 @@ class FlagStore:
         }
         return [Flag.from_doc(d) async for d in self._flags.find(query).sort("_id", 1).limit(limit)]
 
-    async def set_webhook_result(self, flag_id: ObjectId, result: dict[str, Any]) -> None:
-        await self._flags.update_one({"_id": flag_id}, {"$set": {"webhook": result}})
+    async def set_webhook_result(self, flag_id: ObjectId, result: dict[str, Any], due_at: datetime | None) -> None:
+        """Record a page's state; `webhook_due_at` (top level, so it can be queried and
+        indexed on FerretDB) is when the escalator should try again, None when done."""
+        await self._flags.update_one({"_id": flag_id}, {"$set": {"webhook": result, "webhook_due_at": due_at}})
+
+    async def webhooks_due(self, now: datetime, limit: int = 20) -> list[Flag]:
+        query = {"webhook_due_at": {"$lte": now}}
+        return [Flag.from_doc(d) async for d in self._flags.find(query).sort("webhook_due_at", 1).limit(limit)]
+
+    async def claim_webhook_attempt(self, flag_id: ObjectId, attempt: int, now: datetime) -> bool:
+        """One process makes each attempt (the claim is a primary-key insert, see above)."""
+        try:
+            await self._claims.insert_one({"_id": f"{flag_id}:webhook:{attempt}", "at": now})
+        except DuplicateKeyError:
+            return False
+        return True
 
     async def page(
         self, query: dict[str, Any], after: tuple[int, ObjectId] | None, limit: int

@@ -33,12 +33,15 @@ INDEXES: dict[str, list[IndexModel]] = {
         IndexModel(
             [("status", ASCENDING), ("severity", ASCENDING), ("escalation_level", ASCENDING)], name="escalation"
         ),
+        IndexModel([("alerted", ASCENDING), ("status", ASCENDING)], name="unalerted"),
+        IndexModel([("webhook_due_at", ASCENDING)], name="webhook_due", sparse=True),
     ],
     "audit": [
         IndexModel([("actor_id", ASCENDING), ("_id", DESCENDING)], name="by_actor"),
         IndexModel([("action", ASCENDING), ("_id", DESCENDING)], name="by_action"),
         IndexModel([("at", DESCENDING)], name="by_time"),
     ],
+    "undelivered_messages": [IndexModel([("created_at", ASCENDING)], name="by_time")],
     "mutes": [IndexModel([("room_id", ASCENDING)], name="by_room")],
     "login_failures": [IndexModel([("key", ASCENDING), ("at", ASCENDING)], name="by_key")],
     "revoked_tokens": [IndexModel([("expires_at", ASCENDING)], name="by_expiry")],

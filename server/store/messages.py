@@ -23,16 +23,18 @@ returns the stored message.
 from __future__ import annotations
 
 import asyncio
+import logging
 from dataclasses import dataclass
 from typing import Any
 
 from bson import ObjectId
 from pymongo import ReturnDocument
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import BulkWriteError
+from pymongo.errors import BulkWriteError, PyMongoError
 
 from server.models import Message
 
+log = logging.getLogger(__name__)
 MAX_SEQ_RETRIES = 20
 MAX_BATCH = 256
 DUPLICATE_KEY = 11000
@@ -42,31 +44,48 @@ DUPLICATE_KEY = 11000
 class _Pending:
     doc: dict[str, Any]
     future: asyncio.Future[tuple[Message, bool]]
+    track: bool = False  # note it as undelivered until note_delivered()
 
 
 class MessageStore:
     def __init__(self, db: AsyncDatabase) -> None:
         self._messages = db["messages"]
+        # Messages stored but not yet broadcast: a small collection of ids, written with
+        # the insert's batch and emptied as broadcasts go out, so that finding what a
+        # crash left half done never scans the message history.
+        self._undelivered = db["undelivered_messages"]
         self._last_seq: dict[ObjectId, int] = {}
         self._queue: list[_Pending] = []
         self._writer: asyncio.Task[None] | None = None
+        self._delivered: list[ObjectId] = []
+        self._marker: asyncio.Task[None] | None = None
 
     async def by_client_id(self, author_id: ObjectId, client_id: str) -> Message | None:
         doc = await self._messages.find_one({"author_id": author_id, "client_id": client_id})
         return Message.from_doc(doc) if doc else None
 
-    async def insert(self, doc: dict[str, Any]) -> tuple[Message, bool]:
+    async def insert(self, doc: dict[str, Any], *, track_delivery: bool = False) -> tuple[Message, bool]:
         """Store a new message; returns (message, created). created=False for a retry.
 
         `doc` has every field but `seq` (and optionally `_id`), assigned here. Raises the
         driver's error if the database fails; the message may then or may not be stored,
-        and a retry with the same client_id settles it.
+        and a retry with the same client_id settles it. With `track_delivery` (needs
+        `_id`), the message counts as undelivered until `note_delivered`.
         """
-        pending = _Pending(doc, asyncio.get_running_loop().create_future())
+        assert not track_delivery or "_id" in doc
+        pending = _Pending(doc, asyncio.get_running_loop().create_future(), track_delivery)
         self._queue.append(pending)
         if self._writer is None or self._writer.done():
             self._writer = asyncio.create_task(self._drain(), name="message-writer")
-        return await pending.future
+        try:
+            return await asyncio.shield(pending.future)
+        except asyncio.CancelledError:
+            # The sender gave up (its deadline passed). Not yet handed to the database: it
+            # is never stored, so "nothing was sent" is true. Already in flight: it may be
+            # stored; it is noted undelivered, so a retry or the sweep finishes it.
+            if pending in self._queue:
+                self._queue.remove(pending)
+            raise
 
     async def _drain(self) -> None:
         while self._queue:
@@ -81,6 +100,17 @@ class MessageStore:
                         pending.future.set_exception(exc)
 
     async def _write(self, batch: list[_Pending]) -> None:
+        markers = [
+            {"_id": p.doc["_id"], "room_id": p.doc["room_id"], "created_at": p.doc["created_at"]}
+            for p in batch
+            if p.track
+        ]
+        if markers:  # before the messages: a crash in between leaves a marker, never a lost broadcast
+            try:
+                await self._undelivered.insert_many(markers, ordered=False)
+            except BulkWriteError as exc:  # a retried send: its marker is there already
+                if any(e.get("code") != DUPLICATE_KEY for e in exc.details["writeErrors"]):
+                    raise
         todo = batch
         for _ in range(MAX_SEQ_RETRIES):
             if not todo:
@@ -120,6 +150,41 @@ class MessageStore:
     async def _max_seq(self, room_id: ObjectId) -> int:
         doc = await self._messages.find_one({"room_id": room_id}, {"seq": 1}, sort=[("seq", -1)])
         return int(doc["seq"]) if doc else 0
+
+    def note_delivered(self, message_id: ObjectId) -> None:
+        """Record, soon and in batches, that a message's broadcast went out."""
+        self._delivered.append(message_id)
+        if self._marker is None or self._marker.done():
+            self._marker = asyncio.create_task(self._mark_delivered(), name="delivered-marker")
+
+    async def flush_delivered(self) -> None:
+        """Wait until every noted delivery is recorded (tests, shutdown)."""
+        while self._marker is not None and not self._marker.done():
+            await asyncio.shield(self._marker)
+
+    async def _mark_delivered(self) -> None:
+        while self._delivered:
+            ids, self._delivered = self._delivered[:MAX_BATCH], self._delivered[MAX_BATCH:]
+            try:
+                await self._undelivered.delete_many({"_id": {"$in": ids}})
+            except PyMongoError as exc:  # the sweep may broadcast these again: a repeat, not a loss
+                log.warning("%d deliveries not recorded (%s)", len(ids), type(exc).__name__)
+
+    async def is_undelivered(self, message_id: ObjectId) -> bool:
+        return await self._undelivered.find_one({"_id": message_id}, {"_id": 1}) is not None
+
+    async def undelivered(self, noted_before: Any, limit: int = 100) -> list[Message]:
+        """Messages stored but never broadcast (a timeout or a crash in between), oldest
+        first. A marker whose message never got stored is dropped."""
+        markers = [m async for m in self._undelivered.find({"created_at": {"$lte": noted_before}}).limit(limit)]
+        if not markers:
+            return []
+        ids = [m["_id"] for m in markers]
+        found = {d["_id"]: Message.from_doc(d) async for d in self._messages.find({"_id": {"$in": ids}})}
+        orphans = [i for i in ids if i not in found]
+        if orphans:
+            await self._undelivered.delete_many({"_id": {"$in": orphans}})
+        return sorted(found.values(), key=lambda m: m.id)
 
     async def get(self, message_id: ObjectId) -> Message | None:
         doc = await self._messages.find_one({"_id": message_id})

@@ -260,3 +260,28 @@ async def test_a_flood_of_reports_is_rate_limited(world: World, cohort: Cohort) 
     assert [a["ok"] for a in acks[:5]] == [True] * 5
     refused = acks[5]
     assert refused["error"]["code"] == "rate_limited" and refused["error"]["retry_after"] >= 1
+
+
+async def test_when_the_detector_fails_the_message_is_held_and_a_counselor_is_alerted(world_factory) -> None:  # type: ignore[no-untyped-def]
+    """Fail toward a human: a detector crash must never let a message through unjudged."""
+    from moderation import Detection, Detector, load_lexicon
+    from server.detection import DetectionService
+
+    class Broken(Detector):
+        def scan(self, text: str) -> Detection:
+            raise RuntimeError("lexicon automaton corrupted")
+
+    world = await world_factory(semantic_detection=False)
+    world.server.ctx.detection = DetectionService(Broken(load_lexicon()), enabled=False)
+    room, (alice, bob, counselor) = await world.scene("patient", "patient", "counselor")
+    on_call = await world.connect(counselor)
+    await on_call.ok("oncall:set", {"on": True})
+    author = await world.connect(alice, join=room)
+    peer = await world.connect(bob, join=room)
+
+    sent = (await author.send(room.id, "see you all thursday"))["message"]
+
+    assert sent["status"] == "held"
+    alert = await on_call.next("alert:new")
+    assert alert["message_id"] == sent["id"] and alert["severity"] == "high" and alert["reason"] == "detector_error"
+    await peer.nothing("message:new")
