@@ -105,10 +105,16 @@ def main(argv: list[str] | None = None) -> int:
             print(f"the password needs at least {MIN_PASSWORD_LENGTH} characters", file=sys.stderr)
             return 2
 
+        if not args.display_name and args.role != "patient":
+            print("--display-name is required for counselors and staff (patients see it)", file=sys.stderr)
+            return 2
+
         async def create_user(stores) -> None:  # type: ignore[no-untyped-def]
+            from server import pseudonyms
+
             user = await stores.users.create(
                 username=args.username,
-                display_name=args.display_name or args.username,
+                display_name=args.display_name or pseudonyms.generate(),
                 role=args.role,
                 password_hash=await hash_password(args.password),
                 language=args.language,

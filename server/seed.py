@@ -68,7 +68,7 @@ async def bootstrap_staff(stores: Stores, username: str, password: str) -> bool:
     if await stores.users.any_staff():
         return False
     await stores.users.create(
-        username=username, display_name=username, role="staff", password_hash=await hash_password(password)
+        username=username, display_name="Clinic staff", role="staff", password_hash=await hash_password(password)
     )
     log.info("created the bootstrap staff account")
     return True

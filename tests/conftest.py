@@ -25,6 +25,7 @@ from aiohttp import web
 from bson import ObjectId
 from pymongo import AsyncMongoClient
 
+from server import pseudonyms
 from server.app import create_app
 from server.auth import issue_token
 from server.config import Config
@@ -254,7 +255,7 @@ class World:
         username = f"{role}-{uuid.uuid4().hex[:8]}"
         return await self.stores.users.create(
             username=username,
-            display_name=name or username,
+            display_name=name or (pseudonyms.generate() if role == "patient" else f"{role.title()} {username[-4:]}"),
             role=role,
             password_hash=self.password_hash,
             language=language,

@@ -12,9 +12,12 @@ from server.audit import record
 from server.auth import decode_token, issue_token
 from server.clock import iso
 from server.context import LOGIN_FAILURES_PER_ADDRESS, LOGIN_FAILURES_PER_USERNAME, LOGIN_WINDOW_SECONDS
-from server.errors import Invalid, RateLimited, Unauthorized
+from server.errors import Conflict, Invalid, RateLimited, Unauthorized
 from server.passwords import verify_password
 from server.payloads import user_of
+from server.schemas import clean_text
+
+MAX_DISPLAY_NAME = 60
 
 GENERIC_FAILURE = "That username and password do not match."
 
@@ -71,7 +74,43 @@ async def me(request: web.Request) -> web.Response:
     )
 
 
+async def update_me(request: web.Request) -> web.Response:
+    """PATCH /api/me {display_name}: a patient (or anyone) chooses the name peers see.
+
+    Rate limited, unique (case-insensitively) among the people of each of the caller's
+    cohorts, never the username, audited. Live sockets take the new name at once."""
+    ctx = context(request)
+    caller = await principal(request)
+    data = await body(request)
+    if set(data) - {"display_name"}:
+        raise Invalid("Only 'display_name' can be changed here.")
+    raw = data.get("display_name")
+    name = clean_text(raw) if isinstance(raw, str) else ""
+    if not name or len(name) > MAX_DISPLAY_NAME:
+        raise Invalid(f"'display_name' must be 1 to {MAX_DISPLAY_NAME} characters.")
+    wait = ctx.rename_limiter.take(caller.user_id)
+    if wait > 0:
+        raise RateLimited(retry_after=wait)
+    user = await ctx.stores.users.get(caller.user_id)
+    if user is None:
+        raise Unauthorized()
+    if name.casefold() == user.username.casefold():
+        raise Invalid("Please choose a name other than your username: others in your group will see it.")
+    for cohort_id in caller.cohort_ids:
+        cohort = await ctx.stores.cohorts.get(cohort_id)
+        if cohort is None:
+            continue
+        others = [i for i in (*cohort.member_ids, *cohort.counselor_ids) if i != caller.user_id]
+        if name.casefold() in {n.casefold() for n in await ctx.stores.users.display_names(others)}:
+            raise Conflict("Someone in your group already uses that name. Please choose another.")
+    updated = await ctx.stores.users.update(caller.user_id, {"display_name": name})
+    await record(ctx, "user.rename", caller, ("user", caller.user_id), origin(request))
+    await ctx.control.publish("renamed", user_id=str(caller.user_id), display_name=name)
+    return json_response({"user": {**user_of(updated), "language": updated.language} if updated else None})
+
+
 def setup(app: web.Application) -> None:
     app.router.add_post("/api/auth/login", login)
     app.router.add_post("/api/auth/logout", logout)
     app.router.add_get("/api/me", me)
+    app.router.add_patch("/api/me", update_me)

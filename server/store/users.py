@@ -46,6 +46,10 @@ class UserStore:
             raise Conflict("That username is taken.") from None
         return User.from_doc(doc)
 
+    async def display_names(self, user_ids: list[ObjectId]) -> list[str]:
+        cursor = self._users.find({"_id": {"$in": user_ids}}, {"display_name": 1})
+        return [doc.get("display_name", "") async for doc in cursor]
+
     async def get(self, user_id: ObjectId) -> User | None:
         doc = await self._users.find_one({"_id": user_id})
         return User.from_doc(doc) if doc else None
