@@ -42,6 +42,7 @@ class Config:
     redis_url: str | None = field(default=None, repr=False)
     escalate_after_seconds: float = 120.0
     alert_webhook_url: str | None = None
+    public_url: str | None = None  # the console's address, for links in the webhook
     crisis_hold: str = "hold"
     crisis_resources_for_medium: bool = False
     clinic_oncall_phone: str | None = None
@@ -93,6 +94,7 @@ class Config:
             redis_url=reader.text("REDIS_URL"),
             escalate_after_seconds=reader.number("ESCALATE_AFTER_SECONDS", 120.0, 0.1, 86400.0),
             alert_webhook_url=reader.text("ALERT_WEBHOOK_URL"),
+            public_url=(reader.text("PUBLIC_URL") or "").rstrip("/") or None,
             crisis_hold=reader.choice("CRISIS_HOLD", ("hold", "show"), "hold"),
             crisis_resources_for_medium=reader.flag("CRISIS_RESOURCES_FOR_MEDIUM"),
             clinic_oncall_phone=reader.text("CLINIC_ONCALL_PHONE"),
