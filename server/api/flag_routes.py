@@ -75,6 +75,8 @@ async def list_flags(request: web.Request) -> web.Response:
     limit = query_int(request, "limit", 50, 1, 200)
     flags, more = await ctx.stores.flags.page(query, _decode_cursor(request.query.get("cursor")), limit)
     cursor = _encode_cursor(SEVERITY_RANK[flags[-1].severity], flags[-1].id) if more and flags else None
+    if flags:  # every read of flag text is on the record: one entry per page, naming the flags
+        await record(ctx, "flag.list", caller, ("flag", None), origin(request), flag_ids=[str(f.id) for f in flags])
     return json_response({"flags": [flag_payload(f) for f in flags], "next_cursor": cursor})
 
 

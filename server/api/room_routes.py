@@ -5,7 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from server import chat
-from server.api.common import context, json_response, path_id, principal, query_id, query_int
+from server.api.common import context, json_response, origin, path_id, principal, query_id, query_int
 from server.errors import Invalid
 from server.schemas import History
 
@@ -16,7 +16,7 @@ async def messages(request: web.Request) -> web.Response:
     if before is not None and after is not None:
         raise Invalid("Use either 'before' or 'after', not both.")
     cmd = History(path_id(request, "id"), before, after, query_int(request, "limit", 50, 1, 100))
-    return json_response(await chat.history(context(request), caller, cmd))
+    return json_response(await chat.history(context(request), caller, cmd, origin(request)))
 
 
 def setup(app: web.Application) -> None:
