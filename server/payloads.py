@@ -73,6 +73,8 @@ def room_payload(room: Room, pinned: Message | None, *, moderator: bool) -> dict
         "locked": room.locked,
         "slow_mode_seconds": room.slow_mode_seconds,
         "pinned": message_payload(pinned, moderator=moderator) if pinned is not None else None,
+        # The room's own crisis policy (null: the server's CRISIS_HOLD); moderators only.
+        **({"crisis_hold": room.crisis_hold} if moderator else {}),
     }
 
 

@@ -11,6 +11,7 @@ from typing import Any
 
 from aiohttp import web
 
+from server import pseudonyms
 from server.api.common import body, context, json_response, origin, path_id, staff
 from server.audit import record
 from server.chat import room_view
@@ -115,6 +116,32 @@ async def create_room(request: web.Request) -> web.Response:
     return json_response(await room_view(ctx, room, caller), status=201)
 
 
+async def update_room(request: web.Request) -> web.Response:
+    """PATCH /api/rooms/{id} {name?, crisis_hold?: "hold" | "show" | null}: the per-room
+    crisis policy ("are peers protected from high-severity messages?"), null = default."""
+    caller = await staff(request)
+    ctx = context(request)
+    room = await ctx.stores.rooms.get(path_id(request, "id"))
+    if room is None:
+        raise NotFound("That room does not exist.")
+    data = await body(request)
+    unknown = set(data) - {"name", "crisis_hold"}
+    if unknown:
+        raise Invalid(f"Unknown field(s): {', '.join(sorted(unknown))}.")
+    changes: dict[str, Any] = {}
+    if "name" in data:
+        changes["name"] = _text(data, "name", 100, required=True)
+    if "crisis_hold" in data:
+        if data["crisis_hold"] not in ("hold", "show", None):
+            raise Invalid("'crisis_hold' must be hold, show or null (the server default).")
+        changes["crisis_hold"] = data["crisis_hold"]
+    updated = await ctx.stores.rooms.update(room.id, changes) if changes else room
+    assert updated is not None
+    await record(ctx, "admin.room_update", caller, ("room", room.id), origin(request), **changes)
+    await ctx.control.publish("room_changed", room_id=str(room.id))
+    return json_response(await room_view(ctx, updated, caller))
+
+
 async def set_membership(request: web.Request) -> web.Response:
     """POST/DELETE /api/cohorts/{id}/members|counselors/{user_id}."""
     caller = await staff(request)
@@ -160,6 +187,14 @@ def _choice(data: dict[str, Any], key: str, choices: tuple[str, ...]) -> str | N
     return str(value)
 
 
+def default_display_name(role: str) -> str:
+    """Never the username (often a real name or an e-mail address): a patient gets a
+    generated pseudonym; counselors and staff must be named, since patients see them."""
+    if role == "patient":
+        return pseudonyms.generate()
+    raise Invalid("'display_name' is required for counselors and staff (patients see it).")
+
+
 async def create_user(request: web.Request) -> web.Response:
     caller = await staff(request)
     ctx = context(request)
@@ -167,10 +202,10 @@ async def create_user(request: web.Request) -> web.Response:
     username = data.get("username")
     if not isinstance(username, str) or not USERNAME.fullmatch(username):
         raise Invalid("'username' must be 3 to 64 characters of letters, digits and _ . @ -")
-    display_name = _text(data, "display_name", 60) or username
     role = _choice(data, "role", ROLES)
     if role is None:
         raise Invalid("'role' is required: patient, counselor or staff.")
+    display_name = _text(data, "display_name", 60) or default_display_name(role)
     user = await ctx.stores.users.create(
         username=username,
         display_name=display_name,
@@ -230,6 +265,7 @@ def setup(app: web.Application) -> None:
     app.router.add_post("/api/cohorts/{id}/rooms", create_room)
     for method in ("POST", "DELETE"):
         app.router.add_route(method, "/api/cohorts/{id}/{kind:members|counselors}/{user_id}", set_membership)
+    app.router.add_patch("/api/rooms/{id}", update_room)
     app.router.add_get("/api/users", list_users)
     app.router.add_post("/api/users", create_user)
     app.router.add_patch("/api/users/{id}", update_user)

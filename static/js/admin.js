@@ -7,6 +7,33 @@ import { ROLE_LABEL } from "./util.js";
 
 const LANGUAGES = [["en", "English"], ["es", "Español"]];
 
+const CRISIS_POLICIES = [
+  ["", "Crisis messages: clinic default"],
+  ["hold", "Crisis messages: held from peers"],
+  ["show", "Crisis messages: shown to peers"],
+];
+
+/** The room's crisis policy (PATCH /api/rooms/{id} crisis_hold): are peers protected
+ * from high-severity messages until a counselor releases them? */
+function crisisPolicy(room, cardMsg) {
+  const select = h(
+    "select",
+    { "aria-label": `Crisis message policy for ${room.name}`, dataset: { testid: "room-crisis-hold", roomId: room.id } },
+    CRISIS_POLICIES.map(([value, label]) => option(value, label, (room.crisis_hold || "") === value)),
+  );
+  select.addEventListener("change", async () => {
+    try {
+      const updated = await api.updateRoom(room.id, { crisis_hold: select.value || null });
+      session.upsertRoom({ ...room, ...updated });
+      cardMsg.set(`Saved: ${select.selectedOptions[0].textContent} in ${room.name}.`, "ok");
+    } catch (err) {
+      cardMsg.set(describeError(err), "error");
+      select.value = room.crisis_hold || "";
+    }
+  });
+  return select;
+}
+
 function input(type, testid, attrs = {}) {
   return h("input", { type, dataset: { testid }, ...attrs });
 }
@@ -183,7 +210,7 @@ export async function renderCohorts(container, { onRoomsChanged }) {
       cardMsg.el,
       h("div", { class: "rooms-of-cohort" },
         h("h4", null, "Rooms"),
-        rooms.length ? h("ul", { class: "people-list" }, rooms.map((r) => h("li", { dataset: { testid: "cohort-room", roomId: r.id } }, r.name))) : h("p", { class: "muted small" }, "No rooms yet."),
+        rooms.length ? h("ul", { class: "people-list" }, rooms.map((r) => h("li", { dataset: { testid: "cohort-room", roomId: r.id } }, r.name, " ", crisisPolicy(r, cardMsg)))) : h("p", { class: "muted small" }, "No rooms yet."),
         roomForm),
       people("member"),
       people("counselor"),

@@ -94,6 +94,7 @@ export const api = {
   createCohort: (body) => request("POST", "/api/cohorts", { body }),
   updateCohort: (id, body) => request("PATCH", `/api/cohorts/${enc(id)}`, { body }),
   createRoom: (cohortId, name) => request("POST", `/api/cohorts/${enc(cohortId)}/rooms`, { body: { name } }),
+  updateRoom: (roomId, changes) => request("PATCH", `/api/rooms/${enc(roomId)}`, { body: changes }),
   addMember: (cohortId, userId) => request("POST", `/api/cohorts/${enc(cohortId)}/members/${enc(userId)}`),
   removeMember: (cohortId, userId) =>
     request("DELETE", `/api/cohorts/${enc(cohortId)}/members/${enc(userId)}`),

@@ -6,6 +6,8 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 from server.api.middleware import CSP
 from tests.conftest import PASSWORD, Cohort, World
 
@@ -144,7 +146,17 @@ def run_cli(*args: str, uri: str, db: str) -> subprocess.CompletedProcess[str]:
 
 async def test_cli_creates_users_and_seeds_the_demo(mongodb_uri: str, db_name: str, server_factory) -> None:  # type: ignore[no-untyped-def]
     created = run_cli(
-        "create-user", "--username", "nina", "--password", PASSWORD, "--role", "counselor", uri=mongodb_uri, db=db_name
+        "create-user",
+        "--username",
+        "nina",
+        "--password",
+        PASSWORD,
+        "--role",
+        "counselor",
+        "--display-name",
+        "Nina",
+        uri=mongodb_uri,
+        db=db_name,
     )
     assert created.returncode == 0, created.stderr
     seeded = run_cli("seed-demo", uri=mongodb_uri, db=db_name)
@@ -160,3 +172,33 @@ async def test_cli_creates_users_and_seeds_the_demo(mongodb_uri: str, db_name: s
     cohorts = await server.stores.cohorts.list()
     assert [c.name for c in cohorts] == ["Evening IOP — Group B"]
     assert len(await server.stores.rooms.for_cohorts(None)) == 2
+
+
+async def test_staff_set_a_rooms_crisis_policy_and_the_send_path_follows_it(world: World, cohort: Cohort) -> None:
+    crisis = "I want to kill myself tonight"
+    status, body = await world.http("PATCH", f"/api/rooms/{cohort.room.id}", cohort.staff, json={"crisis_hold": "show"})
+    assert status == 200 and body["crisis_hold"] == "show"
+    author = await world.connect(cohort.alice, join=cohort.room)
+    peer = await world.connect(cohort.bob, join=cohort.room)
+
+    sent = (await author.send(cohort.room.id, crisis))["message"]
+
+    assert sent["status"] == "visible" and (await peer.next("message:new"))["text"] == crisis
+    assert await world.stores.audit.count({"action": "admin.room_update", "target_id": str(cohort.room.id)}) == 1
+    status, body = await world.http("PATCH", f"/api/rooms/{cohort.room.id}", cohort.staff, json={"crisis_hold": None})
+    assert status == 200 and body["crisis_hold"] is None
+    held = (await author.send(cohort.room.id, crisis.replace("tonight", "today")))["message"]
+    assert held["status"] == "held"
+    await peer.nothing("message:new")
+
+
+@pytest.mark.parametrize(
+    ("who", "payload", "expected"),
+    [("alice", {"crisis_hold": "show"}, 403), ("counselor", {"crisis_hold": "show"}, 403),
+     ("staff", {"crisis_hold": "maybe"}, 400), ("staff", {"locked": True}, 400)],
+)  # fmt: skip
+async def test_only_staff_set_a_rooms_crisis_policy_and_only_to_known_values(
+    world: World, cohort: Cohort, who: str, payload: dict, expected: int
+) -> None:
+    status, _ = await world.http("PATCH", f"/api/rooms/{cohort.room.id}", getattr(cohort, who), json=payload)
+    assert status == expected
