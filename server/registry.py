@@ -9,6 +9,7 @@ thousand connections each time showed up in the load profile.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -28,6 +29,7 @@ class Connection:
     rooms: set[ObjectId] = field(default_factory=set)  # change through Registry.join/leave
     # Monotonic time of the user's last event (pings do not count): automatic logoff.
     last_active: float = field(default_factory=time.monotonic)
+    expiry: asyncio.TimerHandle | None = None  # ends the socket when its token expires
 
 
 class Registry:

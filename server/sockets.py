@@ -78,20 +78,24 @@ def setup_socket_handlers(sio: ChatServer, ctx: AppContext) -> None:
             raise socketio.exceptions.ConnectionRefusedError(
                 "Refused.", {"code": "unauthorized", "message": "Refused."}
             )
+        eio_sid = sio.manager.eio_sid_from_sid(sid, "/")
+        if eio_sid in _refused_sessions:  # one try per Engine.IO session: no token guessing
+            raise refusal(Unauthorized())
         token = auth.get("token") if isinstance(auth, dict) else None
         try:
             principal, user = await authenticate(ctx.config, ctx.stores, token)
         except (Unauthorized, TokenExpired, Unavailable) as exc:
-            _close_engineio_later(sio, sid)
+            _close_engineio_later(sio, eio_sid)
             raise refusal(exc) from None
         except PyMongoError:
-            _close_engineio_later(sio, sid)
+            _close_engineio_later(sio, eio_sid)
             raise refusal(Unavailable()) from None
         conn = Connection(sid=sid, principal=principal, origin=origin_of(environ))
         ctx.registry.add(conn)
         await sio.enter_room(sid, events.user_room(principal.user_id))
         await sio.enter_room(sid, events.token_room(principal.jti))
         await alerts.join_alert_rooms(ctx, conn, oncall=user.oncall)
+        _end_at_token_expiry(ctx, conn)
         spawn(_after_connect(ctx, conn))
         return True
 
@@ -99,6 +103,8 @@ def setup_socket_handlers(sio: ChatServer, ctx: AppContext) -> None:
         conn = ctx.registry.remove(sid)
         if conn is None:
             return
+        if conn.expiry is not None:
+            conn.expiry.cancel()
         try:
             await ctx.presence.forget(conn)
         except Exception:
@@ -125,6 +131,14 @@ def setup_socket_handlers(sio: ChatServer, ctx: AppContext) -> None:
         return await _dispatch(sio, ctx, event, _unknown_event, sid, None)
 
     sio.on("*", unknown)
+
+
+def _end_at_token_expiry(ctx: AppContext, conn: Connection) -> None:
+    """A socket ends when its token expires, not at its next event: until then it would
+    go on receiving broadcasts (room messages, alerts) on an expired credential."""
+    loop = asyncio.get_running_loop()
+    delay = (conn.principal.token_exp - utcnow()).total_seconds()
+    conn.expiry = loop.call_later(max(0.0, delay), lambda: spawn(end_connection(ctx, conn, "token_expired")))
 
 
 async def _after_connect(ctx: AppContext, conn: Connection) -> None:
@@ -154,15 +168,23 @@ def refusal(error: ChatError) -> socketio.exceptions.ConnectionRefusedError:
     return socketio.exceptions.ConnectionRefusedError(error.message, error.to_dict())
 
 
-def _close_engineio_later(sio: socketio.AsyncServer, sid: str) -> None:
-    """A refused CONNECT leaves the Engine.IO session open (SECURITY.md W4): close it
-    once the refusal has been flushed, so one session cannot try token after token."""
-    eio_sid = sio.manager.eio_sid_from_sid(sid, "/")
+_refused_sessions: set[str] = set()
+
+
+def _close_engineio_later(sio: socketio.AsyncServer, eio_sid: str | None) -> None:
+    """A refused CONNECT leaves the Engine.IO session open (SECURITY.md W4): every later
+    CONNECT on it is refused unread, and it is closed once the refusal has been flushed,
+    so one session cannot try token after token."""
+    if eio_sid is None:
+        return
+    _refused_sessions.add(eio_sid)
 
     async def close() -> None:
-        await asyncio.sleep(0.5)
-        if eio_sid is not None:
+        try:
+            await asyncio.sleep(0.5)
             await sio.eio.disconnect(eio_sid)
+        finally:
+            _refused_sessions.discard(eio_sid)
 
     spawn(close())
 
@@ -226,7 +248,7 @@ async def on_send(ctx: AppContext, conn: Connection, data: Any) -> dict[str, Any
 
 
 async def on_history(ctx: AppContext, conn: Connection, data: Any) -> dict[str, Any]:
-    return await chat.history(ctx, conn.principal, schemas.parse_history(data))
+    return await chat.history(ctx, conn.principal, schemas.parse_history(data), conn.origin)
 
 
 async def on_typing(ctx: AppContext, conn: Connection, data: Any) -> dict[str, Any]:

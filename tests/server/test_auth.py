@@ -82,6 +82,21 @@ async def test_expired_token_is_refused_as_token_expired(world: World, cohort: C
     assert probe.refusal["code"] == "token_expired"
 
 
+async def test_a_socket_ends_when_its_token_expires_without_sending_anything(world: World, cohort: Cohort) -> None:
+    """A timer, not the next event: a silent socket must not go on receiving broadcasts."""
+    soon = int(time.time()) + 2
+    token = jwt.encode(claims(str(cohort.alice.id), exp=soon), TEST_SECRET, algorithm="HS256")
+    probe = await open_probe(world.server.url, token)
+    world.probes.append(probe)
+    await probe.ok("room:join", {"room_id": str(cohort.room.id)})
+
+    assert (await probe.next("session:ended", timeout=10)) == {"reason": "token_expired"}
+    await asyncio.wait_for(probe.disconnected.wait(), 5)
+    peer = await world.connect(cohort.bob, join=cohort.room)
+    await peer.send(cohort.room.id, "anyone here?")
+    await probe.nothing("message:new")
+
+
 async def test_a_disallowed_origin_is_refused(world: World, cohort: Cohort) -> None:
     probe = await open_probe(world.server.url, world.token(cohort.alice), headers={"Origin": "https://evil.example"})
     world.probes.append(probe)
@@ -195,15 +210,29 @@ async def test_http_api_refuses_missing_and_bad_tokens(world: World, cohort: Coh
     assert status == 401 and body == {"error": {"code": "unauthorized", "message": body["error"]["message"]}}
 
 
-async def test_three_bad_connects_close_the_engineio_session(world: World, cohort: Cohort) -> None:
-    """A refused CONNECT must not leave the Engine.IO session open for token guessing (W4)."""
-    probe = await open_probe(world.server.url, "bad-token")
-    world.probes.append(probe)
-    assert probe.refusal["code"] == "unauthorized"
-    for _ in range(50):
-        if world.server.ctx.sio.eio.sockets == {}:
-            break
-        await asyncio.sleep(0.05)
+async def test_after_a_bad_connect_the_engineio_session_takes_no_more_tries_and_closes(
+    world: World, cohort: Cohort
+) -> None:
+    """A refused CONNECT must not leave the Engine.IO session open for token guessing (W4).
+
+    A raw Engine.IO websocket, not python-socketio's client (which closes its own
+    session after a refusal and so would pass either way): even a valid token on the
+    same session is refused, and the server closes the session."""
+    import aiohttp
+
+    url = world.server.url.replace("http", "ws", 1) + "/socket.io/?EIO=4&transport=websocket"
+    replies: list[str] = []
+    async with aiohttp.ClientSession() as http, http.ws_connect(url) as ws:
+        assert (await ws.receive_str()).startswith("0")  # Engine.IO open
+        for token in ("bad-token", "guess-2", world.token(cohort.alice)):
+            await ws.send_str("40" + json.dumps({"token": token}))
+        while True:  # until the server's Engine.IO CLOSE packet ("1")
+            frame = await asyncio.wait_for(ws.receive(), 5)
+            assert frame.type == aiohttp.WSMsgType.TEXT
+            if frame.data == "1":
+                break
+            replies.append(frame.data)
+    assert len(replies) == 3 and all(r.startswith("44") and '"unauthorized"' in r for r in replies)
     assert world.server.ctx.sio.eio.sockets == {}
 
 
@@ -267,23 +296,26 @@ async def test_bootstrap_staff_account_is_created_once(server_factory) -> None: 
 
 
 async def test_an_idle_session_is_ended_and_activity_keeps_it(world_factory) -> None:  # type: ignore[no-untyped-def]
-    world = await world_factory(idle_timeout_seconds=2)
+    """The idle sweep is run at a later time (an injected clock), not waited for."""
+    import time as clock
+
+    from server import idle_logoff
+
+    world = await world_factory(idle_timeout_seconds=600)
     room, (idle_user, busy_user) = await world.scene("patient", "patient")
     idle = await world.connect(idle_user, join=room)
     busy = await world.connect(busy_user, join=room)
+    later = clock.monotonic() + 601
+    for conn in world.server.ctx.registry.all():  # the busy user acts at the later time
+        if conn.principal.user_id == busy_user.id:
+            conn.last_active = later
 
-    async def keep_busy() -> None:
-        while True:
-            await busy.call("message:history", {"room_id": str(room.id), "limit": 1})
-            await asyncio.sleep(0.5)
+    assert await idle_logoff.end_idle(world.server.ctx, now=later) == 1
 
-    activity = asyncio.create_task(keep_busy())
-    try:
-        assert (await idle.next("session:ended", timeout=10))["reason"] == "idle"
-        await asyncio.wait_for(idle.disconnected.wait(), 5)
-        assert busy.client.connected
-    finally:
-        activity.cancel()
+    assert (await idle.next("session:ended", timeout=10))["reason"] == "idle"
+    await asyncio.wait_for(idle.disconnected.wait(), 5)
+    assert busy.client.connected
+    await busy.ok("message:history", {"room_id": str(room.id), "limit": 1})
 
 
 async def test_the_login_limit_holds_across_server_processes(world: World, cohort: Cohort, server_factory) -> None:  # type: ignore[no-untyped-def]
