@@ -219,3 +219,27 @@ async def test_permission_matrix_for_review_and_audit_endpoints(
         method, path.format(flag=flag_id), headers={"Authorization": f"Bearer {token_of_deactivated}"}
     )
     assert status == 401
+
+
+async def test_retention_purges_the_text_of_resolved_flags_but_not_open_ones(world_factory) -> None:  # type: ignore[no-untyped-def]
+    world = await world_factory(retention_days=30, semantic_detection=False)
+    server = world.server
+    room, (alice, staff) = await world.scene("patient", "staff")
+    probe = await world.connect(alice, join=room)
+    resolved = (await probe.send(room.id, CRISIS))["message"]["id"]
+    still_open = (await probe.send(room.id, CRISIS.replace("tonight", "today")))["message"]["id"]
+    flags = [(await server.stores.flags.for_message(ObjectId(m)))[0] for m in (resolved, still_open)]
+    await world.http("POST", f"/api/flags/{flags[0].id}/resolve", staff, json={"outcome": "false_positive"})
+    old = utcnow() - timedelta(days=31)
+    for flag in flags:
+        await server.stores.db["flags"].update_one({"_id": flag.id}, {"$set": {"created_at": old}})
+        await server.stores.db["messages"].update_one({"_id": flag.message_id}, {"$set": {"created_at": old}})
+
+    await retention.purge_once(server.ctx)
+
+    purged, kept = [await server.stores.flags.get(f.id) for f in flags]
+    assert purged is not None and purged.text is None
+    assert kept is not None and kept.text == CRISIS.replace("tonight", "today")  # a counselor must still read it
+    entry = await server.stores.db["audit"].find_one({"action": "retention.purge"}, sort=[("_id", -1)])
+    assert entry is not None and entry["details"]["flags"] == 1
+    await probe.close()
