@@ -8,13 +8,14 @@ cohort and kicks take effect at once, not at the next reconnect.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import functools
 import logging
 from typing import Any
 
 from bson import ObjectId
 
-from server import alerts, chat, events
+from server import alerts, chat, escalation, events
 from server.context import AppContext
 from server.registry import Connection
 
@@ -104,6 +105,18 @@ def register(ctx: AppContext) -> None:
         "room_changed": room_changed,
         "mute_changed": mute_changed,
         "oncall": oncall,
+        "renamed": renamed,
+        "escalated": escalated,
     }
     for kind, fn in handlers.items():
         ctx.control.on(kind, functools.partial(fn, ctx))
+
+
+async def renamed(ctx: AppContext, command: dict[str, Any]) -> None:
+    """Command: a user chose a new display name; their live sockets post under it."""
+    for conn in ctx.registry.of_user(ObjectId(command["user_id"])):
+        conn.principal = dataclasses.replace(conn.principal, display_name=command["display_name"])
+
+
+async def escalated(ctx: AppContext, command: dict[str, Any]) -> None:
+    await escalation.tell_local_counselors(ctx, ObjectId(command["flag_id"]), outside=command["outside"])

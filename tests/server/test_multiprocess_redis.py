@@ -101,3 +101,49 @@ async def test_two_processes_share_rooms_alerts_and_logouts(server_factory, pass
     assert (await bob_on_two.next("room:removed"))["room_id"] == str(room.id)
     for probe in world_one.probes + world_two.probes:
         await probe.close()
+
+
+async def test_escalation_across_processes_tells_each_counselor_once_and_the_right_way(
+    server_factory,
+    password_hash,
+    redis_url: str,  # type: ignore[no-untyped-def]
+) -> None:
+    """The on-call counselor (process one) had the flag: alert:updated only. An off-call
+    counselor (process two) hears of it first at level 1: alert:new only."""
+    from datetime import timedelta
+
+    from server import escalation
+    from server.clock import utcnow
+
+    one = await server_factory(redis_url=redis_url, escalate_after_seconds=60, semantic_detection=False)
+    two = await server_factory(redis_url=redis_url, escalate_after_seconds=60, semantic_detection=False)
+    world_one = World(server=one, password_hash=password_hash)
+    world_two = World(server=two, password_hash=password_hash)
+    room, (alice, on_call, off_call) = await world_one.scene("patient", "counselor", "counselor")
+    had_it = await world_one.connect(on_call)
+    await had_it.ok("oncall:set", {"on": True})
+    newcomer = await world_two.connect(off_call)
+    author = await world_two.connect(alice, join=room)
+
+    await author.send(room.id, CRISIS)
+    first = await had_it.next("alert:new")
+    await escalation.sweep(one.ctx, now=utcnow() + timedelta(seconds=61))
+
+    assert (await newcomer.next("alert:new"))["escalation_level"] == 1
+    assert (await had_it.next("alert:updated"))["escalation_level"] == 1
+    await had_it.nothing("alert:new")
+    await newcomer.nothing("alert:updated")
+    assert first["escalation_level"] == 0
+
+
+async def test_going_on_call_through_redis_delivers_the_backlog(server_factory, password_hash, redis_url: str) -> None:  # type: ignore[no-untyped-def]
+    one = await server_factory(redis_url=redis_url, semantic_detection=False)
+    world = World(server=one, password_hash=password_hash)
+    room, (alice, counselor) = await world.scene("patient", "counselor")
+    author = await world.connect(alice, join=room)
+    held = (await author.send(room.id, CRISIS))["message"]  # nobody on call yet
+    moderator = await world.connect(counselor)
+
+    await moderator.ok("oncall:set", {"on": True})
+
+    assert (await moderator.next("alert:new"))["message_id"] == held["id"]
