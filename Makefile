@@ -42,6 +42,7 @@ run: setup
 	SEED_DEMO=$${SEED_DEMO:-1} $(BIN)/python -m server
 
 test: setup lint
+	node --test tests/web/
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: python-deps

@@ -1,6 +1,7 @@
 // Room view: join, history (older on scroll-to-top), live messages, typing, presence,
 // optimistic sends with retry (same client_id), reconnect gap-fill, room state,
 // reports, and the counselor controls from moderation.js.
+import { isRetryable, jitter, messageSortKey, nextBackoff } from "./order.js";
 import { h, replace, field, timeEl, formatTime, announce, describeSeconds } from "./dom.js";
 import { describeError } from "./errors.js";
 import * as sock from "./socket.js";
@@ -356,8 +357,7 @@ function keyOf(msg) {
 }
 
 function sortKey(msg) {
-  if (msg._pending) return `~${String(msg._pending.seq).padStart(10, "0")}`;
-  return `${msg.created_at || ""}|${msg.id}`;
+  return messageSortKey(msg);
 }
 
 function newestConfirmedId() {
@@ -729,7 +729,8 @@ function submitComposer() {
   setNotice("");
   showPending(p);
   scrollToBottom();
-  attemptSend(p);
+  p.state = "queued";
+  resendPending(); // in order, behind anything still waiting
 }
 
 function pendingMessage(p) {
@@ -759,7 +760,7 @@ function discardPending(p) {
 }
 
 async function attemptSend(p) {
-  if (!pending.has(p.client_id)) return;
+  if (!pending.has(p.client_id)) return false;
   p.attempt += 1;
   const attempt = p.attempt;
   if (!sock.isConnected() || !state.joined || state.roomId !== p.room_id) {
@@ -776,10 +777,18 @@ async function attemptSend(p) {
     removeKey(`c:${p.client_id}`);
     if (res.message) upsertMessage(res.message);
     if (isNearBottom()) scrollToBottom();
+    p.backoff = 0;
+    return true;
   } catch (err) {
-    if (!pending.has(p.client_id) || p.attempt !== attempt) return;
+    if (!pending.has(p.client_id) || p.attempt !== attempt) return false;
     if (err.code === "offline" || !sock.isConnected()) {
       p.state = "queued";
+    } else if (isRetryable(err)) {
+      // Busy or briefly unavailable: wait (the server's retry_after, else a jittered
+      // back-off) and resend this one and those after it, in order.
+      p.state = "queued";
+      p.backoff = nextBackoff(p.backoff || 0);
+      scheduleResend(err.retryAfter ? err.retryAfter * 1000 : jitter(p.backoff));
     } else {
       p.state = "failed";
       p.error = err;
@@ -788,12 +797,38 @@ async function attemptSend(p) {
       }
     }
     showPending(p);
+    return false;
   }
 }
 
-function resendPending() {
-  for (const p of [...pending.values()].sort((a, b) => a.seq - b.seq)) {
-    if (p.room_id === state.roomId && (p.state === "queued" || p.state === "sending")) attemptSend(p);
+let resendTimer = null;
+let resending = false;
+
+function scheduleResend(ms) {
+  clearTimeout(resendTimer);
+  resendTimer = setTimeout(resendPending, ms);
+}
+
+/** Send what is waiting, oldest first, one at a time: a refusal stops the round, so
+ * messages never overtake each other and a backlog never trips the rate limit. */
+let resendAgain = false;
+
+async function resendPending() {
+  if (resending) {
+    resendAgain = true; // picked up when the round in progress ends
+    return;
+  }
+  resending = true;
+  try {
+    do {
+      resendAgain = false;
+      for (const p of [...pending.values()].sort((a, b) => a.seq - b.seq)) {
+        if (p.room_id !== state.roomId || (p.state !== "queued" && p.state !== "sending")) continue;
+        if (!(await attemptSend(p))) return;
+      }
+    } while (resendAgain);
+  } finally {
+    resending = false;
   }
 }
 

@@ -2,9 +2,11 @@
 import { describeSeconds } from "./dom.js";
 
 export class AppError extends Error {
-  constructor({ code = "internal", message = "", retry_after = null, status = null } = {}) {
+  constructor({ code = "internal", message = "", retry_after = null, status = null, alerted = false } = {}) {
     super(message || code);
     this.code = code;
+    // The message was not posted, but its crisis reached a counselor (the server says so).
+    this.alerted = alerted === true;
     this.serverMessage = message || "";
     this.retryAfter = retry_after === null || retry_after === undefined ? null : Number(retry_after);
     this.status = status;
@@ -16,6 +18,9 @@ export const AUTH_CODES = new Set(["unauthorized", "token_expired"]);
 /** Human wording for an error from an ack or an HTTP reply. */
 export function describeError(err) {
   const code = err && err.code ? err.code : "internal";
+  if (err && err.alerted) {
+    return "It could not be posted to the group, but a counselor has been alerted. If you are in danger, call or text 988, or call 911.";
+  }
   const wait = err && err.retryAfter ? describeSeconds(err.retryAfter) : null;
   switch (code) {
     case "muted":
