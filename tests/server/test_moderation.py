@@ -159,14 +159,11 @@ async def test_a_muted_patient_cannot_send_until_the_mute_ends_then_can(world: W
 
     assert notice == {"room_id": str(cohort.room.id), "until": muted["until"], "reason": "cool off"}
     assert refused["error"]["code"] == "muted" and 50 <= refused["error"]["retry_after"] <= 60
-    # Shorten the stored mute to one second (as if the minute had passed), then wait it out.
+    # The minute passes: the stored mute now ends in the past (as it would a minute later).
     await world.stores.rooms.mute(
-        cohort.room.id, cohort.bob.id, utcnow() + timedelta(seconds=1), None, cohort.counselor.id
+        cohort.room.id, cohort.bob.id, utcnow() - timedelta(seconds=1), None, cohort.counselor.id
     )
     await world.server.ctx.control.publish("mute_changed", room_id=str(cohort.room.id), user_id=str(cohort.bob.id))
-    still = await bob.send(cohort.room.id, "now?")
-    assert still["error"]["code"] == "muted"
-    await asyncio.sleep(still["error"]["retry_after"])
     assert (await bob.send(cohort.room.id, "thanks for waiting"))["ok"] is True
 
 

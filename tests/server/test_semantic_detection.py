@@ -124,7 +124,7 @@ async def test_a_lexicon_crisis_never_waits_behind_the_models_queue() -> None:
     from moderation import Detector, SemanticDetector, load_lexicon, load_semantic, scan
     from server.detection import DetectionService
 
-    entered, release = threading.Event(), threading.Event()
+    armed, entered, release = threading.Event(), threading.Event(), threading.Event()
     real = load_semantic()
 
     class Stuck(SemanticDetector):
@@ -135,12 +135,14 @@ async def test_a_lexicon_crisis_never_waits_behind_the_models_queue() -> None:
             return real.cheap_risk(text)
 
         def detect(self, texts, contexts=None):  # type: ignore[no-untyped-def]
-            entered.set()
-            release.wait(30)
+            if armed.is_set():
+                entered.set()
+                release.wait(30)
             return real.detect(texts, contexts)
 
     service = DetectionService(Detector(load_lexicon()), loader=Stuck)
     await service.start()
+    armed.set()
     try:
         unsure = asyncio.ensure_future(service.assess("i wrote my will last night"))
         assert await asyncio.to_thread(entered.wait, 10)  # the model is busy with it
