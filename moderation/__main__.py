@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 import urllib.request
 
@@ -50,7 +51,7 @@ def main(argv: list[str] | None = None) -> int:
         from .semantic.report import full_report, summary_lines
 
         figures = full_report(load_semantic(threads=2), load(args.file))
-        print(json.dumps(figures, indent=2) if args.json else "\n".join(summary_lines(figures)))
+        print(json.dumps(_no_nan(figures), indent=2) if args.json else "\n".join(summary_lines(figures)))
         return 0
     if args.command == "export-feedback":
         return export_feedback(args.url, args.token, args.out)
@@ -68,6 +69,17 @@ def main(argv: list[str] | None = None) -> int:
     report = evaluate(cases, scan) if scan else evaluate(cases)
     print(format_report(report))
     return 0 if report.passed else 1
+
+
+def _no_nan(value: object) -> object:
+    """JSON has no NaN: a rate over an empty group (no high-risk harassment) is null."""
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _no_nan(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_no_nan(v) for v in value]
+    return value
 
 
 def export_feedback(url: str, token: str, out: str | None) -> int:

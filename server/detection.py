@@ -103,6 +103,7 @@ class DetectionService:
         self._recent: OrderedDict[tuple[ObjectId, ObjectId], deque[tuple[float, str]]] = OrderedDict()
         self.late: LateHandler | None = None
         self._in_model = 0
+        self._batch_started = 0.0
         self._per_message = 0.05  # seconds; updated from every batch (moving average)
 
     # ---- life cycle ---------------------------------------------------------------------
@@ -139,9 +140,15 @@ class DetectionService:
         return len(self._urgent) + len(self._later)
 
     def expected_wait(self) -> float:
-        """Seconds a message queued now would wait: the urgent queue plus the batch in the
-        model, at the model's recent pace (which includes its share of a busy core)."""
-        return (len(self._urgent) + self._in_model + 1) * self._per_message
+        """Seconds a message queued now would wait: the urgent queue plus the rest of the
+        batch in the model, at the model's recent pace (which includes its share of a busy
+        core), or slower if the batch in the model is already taking longer than that."""
+        per = self._per_message
+        running = 0.0
+        if self._in_model:
+            running = time.perf_counter() - self._batch_started
+            per = max(per, running / self._in_model)
+        return (len(self._urgent) + 1) * per + max(0.0, self._in_model * per - running)
 
     # ---- the message path ---------------------------------------------------------------
 
@@ -184,12 +191,23 @@ class DetectionService:
                 self.stats.overflow += 1
                 return Verdict(lexical, deferred=True, urgent=True)
         future: asyncio.Future[Detection] = asyncio.get_running_loop().create_future()
-        self._urgent.append(_Job(text, tuple(context), future))
+        job = _Job(text, tuple(context), future)
+        self._urgent.append(job)
         self._wake.set()
         try:
-            return Verdict(await future)
+            return Verdict(await asyncio.wait_for(asyncio.shield(future), UNSURE_WAIT_SECONDS))
         except ModelUnavailable:
             return Verdict(lexical)
+        except TimeoutError:
+            # The model fell behind after this message was queued (its core is busy): no
+            # message waits longer than this. It goes out on the lexicon's verdict and is
+            # judged first when the model frees.
+            future.cancel()
+            if job in self._urgent:
+                self._urgent.remove(job)
+            self.stats.deferred += 1
+            self.stats.overflow += 1
+            return Verdict(lexical, deferred=True, urgent=True)
 
     def judge_later(self, key: object, text: str, context: Sequence[str] = (), *, first: bool = False) -> None:
         """Queue a message that went out on the cheap verdict; `late` hears of a flag.
@@ -222,7 +240,10 @@ class DetectionService:
             batch = [self._urgent.popleft() for _ in range(min(BATCH, len(self._urgent)))]
             if not batch:  # small batches of judged-later work, so that urgent work gets in soon
                 batch = [self._later.popleft() for _ in range(min(LATER_BATCH, len(self._later)))]
-            started = time.perf_counter()
+            batch = [job for job in batch if job.future is None or not job.future.done()]
+            if not batch:
+                continue
+            started = self._batch_started = time.perf_counter()
             self._in_model = len(batch)
             try:
                 results = await loop.run_in_executor(self._executor, self._detect, batch)
