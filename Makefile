@@ -23,10 +23,10 @@ $(VENV)/.installed: pyproject.toml
 db-server:
 	@if command -v mongod >/dev/null 2>&1; then \
 		echo "using mongod from PATH"; \
-	elif [ -x .bin/ferretdb ]; then \
+	elif [ -x .bin/ferretdb ] && [ "$$(cat .bin/ferretdb.build 2>/dev/null)" = "$(FERRETDB_VERSION)+id-index" ]; then \
 		true; \
 	elif command -v go >/dev/null 2>&1; then \
-		echo "building FerretDB $(FERRETDB_VERSION) into .bin/ (once, about a minute)"; \
+		echo "building FerretDB $(FERRETDB_VERSION) (with the _id index fix) into .bin/ (once, about a minute)"; \
 		bash scripts/build-ferretdb.sh $(FERRETDB_VERSION) .bin/ferretdb; \
 	else \
 		echo "Need a MongoDB-protocol server: put mongod on PATH, or install Go (https://go.dev/dl/) so FerretDB can be built, or set MONGODB_URI." >&2; \
