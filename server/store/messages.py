@@ -33,6 +33,8 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError, PyMongoError
 
 from server.models import Message
+from server.store.recent import COLD_LOAD, RecentCache, RecentHistory, visible_to
+from server.store.recent import KEEP as RECENT_KEEP
 
 log = logging.getLogger(__name__)
 MAX_SEQ_RETRIES = 20
@@ -51,6 +53,10 @@ class _Pending:
 class MessageStore:
     def __init__(self, db: AsyncDatabase) -> None:
         self._messages = db["messages"]
+        self._rooms = db["rooms"]  # for the rooms' history_version (see recent.py)
+        self._recent = RecentCache()
+        self._ferretdb: bool | None = None
+        self._loading: dict[tuple[ObjectId, ObjectId | None], asyncio.Future[RecentHistory]] = {}
         # Messages stored but not yet broadcast: a small collection of ids, written with
         # the insert's batch and emptied as broadcasts go out, so that finding what a
         # crash left half done never scans the message history.
@@ -132,10 +138,17 @@ class MessageStore:
                 if error.get("code") != DUPLICATE_KEY:
                     raise
                 stored, refused = error["index"], todo[error["index"]]
+            added: dict[ObjectId, list[Message]] = {}
             for pending, doc in zip(todo[:stored], candidates[:stored], strict=True):
                 self._last_seq[doc["room_id"]] = doc["seq"]
+                message = Message.from_doc(doc)
+                added.setdefault(message.room_id, []).append(message)
                 if not pending.future.done():
-                    pending.future.set_result((Message.from_doc(doc), True))
+                    pending.future.set_result((message, True))
+            for room_id, messages in added.items():
+                self._recent.append(room_id, messages)
+            for room_id, messages in added.items():
+                await self._stamp(room_id, [m.id for m in messages])
             if refused is None:
                 return
             existing = await self.by_client_id(refused.doc["author_id"], refused.doc["client_id"])
@@ -201,6 +214,13 @@ class MessageStore:
         return Message.from_doc(doc) if doc else None
 
     async def latest(self, room_id: ObjectId, limit: int, viewer: ObjectId | None) -> tuple[list[Message], bool]:
+        recent = await self._recent_history(room_id)
+        if recent is not None:
+            seen = visible_to(recent.messages, viewer)
+            if len(seen) > limit:
+                return seen[-limit:], True
+            if recent.complete:
+                return seen, False
         return await self._page(room_id, {}, limit, newest_first=True, viewer=viewer)
 
     async def before(
@@ -211,7 +231,80 @@ class MessageStore:
     async def after(
         self, room_id: ObjectId, seq: int, limit: int, viewer: ObjectId | None
     ) -> tuple[list[Message], bool]:
+        recent = await self._recent_history(room_id)
+        if recent is not None and (recent.complete or (recent.messages and recent.messages[0].seq <= seq + 1)):
+            seen = [m for m in visible_to(recent.messages, viewer) if m.seq > seq]
+            return seen[:limit], len(seen) > limit
         return await self._page(room_id, {"$gt": seq}, limit, newest_first=False, viewer=viewer)
+
+    async def _recent_history(self, room_id: ObjectId) -> RecentHistory | None:
+        """The room's recent messages from memory, checked against the room's version (one
+        lookup by _id); reloaded when another process changed it. Concurrent joins of a
+        room wait for one reload (a reconnect storm is one load per room, not per client)."""
+        room = await self._rooms.find_one({"_id": room_id}, {"history_version": 1})
+        if room is None:
+            return None
+        version = room.get("history_version")
+        cached = self._recent.get(room_id, version)
+        if cached is not None:
+            return cached
+        key = (room_id, version)
+        loading = self._loading.get(key)
+        if loading is None:
+            loading = self._loading[key] = asyncio.ensure_future(self._load_recent(room_id))
+            loading.add_done_callback(lambda _: self._loading.pop(key, None))
+        return await asyncio.shield(loading)
+
+    async def _load_recent(self, room_id: ObjectId) -> RecentHistory:
+        fields = {"history_version": 1, "recent_ids": 1, "recent_from_start": 1}
+        room = await self._rooms.find_one({"_id": room_id}, fields) or {}
+        version, ids = room.get("history_version"), room.get("recent_ids")
+        messages: list[Message] | None = None
+        if ids is not None:
+            wanted = ids[-COLD_LOAD:]
+            messages = sorted(await self._by_ids(wanted), key=lambda m: m.seq)
+            contiguous = all(b.seq == a.seq + 1 for a, b in zip(messages, messages[1:], strict=False))
+            if len(messages) != len(wanted) or not contiguous:
+                messages = None  # a lost or concurrent update of the list: read the slow way
+            complete = bool(room.get("recent_from_start")) and len(ids) <= COLD_LOAD
+        if messages is None:
+            messages, more = await self._page(room_id, {}, RECENT_KEEP, newest_first=True, viewer=None)
+            complete = not more
+        history = RecentHistory(version, messages, complete=complete)
+        self._recent.put(room_id, history)
+        return history
+
+    async def _by_ids(self, ids: list[ObjectId]) -> list[Message]:
+        """Messages by _id: one `$in` query on MongoDB; on FerretDB, which pushes down only
+        an exact `_id` match and would scan for `$in`, one indexed lookup each."""
+        if self._ferretdb is None:
+            info = await self._messages.database.command("buildInfo")
+            self._ferretdb = "ferretdbVersion" in info or "ferretdb" in str(info.get("version", "")).lower()
+        if self._ferretdb:
+            found = await asyncio.gather(*(self.get(i) for i in ids))
+            return [m for m in found if m is not None]
+        return [Message.from_doc(d) async for d in self._messages.find({"_id": {"$in": ids}})]
+
+    async def _stamp(self, room_id: ObjectId, new_ids: list[ObjectId] | None = None) -> None:
+        """Mark the room's history as changed, for every process's cache, and keep the
+        room's list of its newest message ids."""
+        new = ObjectId()
+        update: dict[str, Any] = {"$set": {"history_version": new}}
+        if new_ids:
+            update["$push"] = {"recent_ids": {"$each": new_ids}}
+        before = await self._rooms.find_one_and_update(
+            {"_id": room_id}, update, return_document=ReturnDocument.BEFORE
+        )  # (no projection: FerretDB 1.24 does not take one here)
+        if before is None:
+            return
+        self._recent.stamped(room_id, before.get("history_version"), new)
+        listed = len(before.get("recent_ids") or ()) + len(new_ids or ())
+        if new_ids and listed > 2 * RECENT_KEEP:  # trim (FerretDB 1.24 has no $push $slice)
+            kept = [*(before.get("recent_ids") or ()), *new_ids][-RECENT_KEEP:]
+            await self._rooms.update_one(
+                {"_id": room_id, "history_version": new},
+                {"$set": {"recent_ids": kept, "recent_from_start": False}},
+            )
 
     async def _page(
         self, room_id: ObjectId, seq_range: dict[str, int], limit: int, *, newest_first: bool, viewer: ObjectId | None
@@ -246,15 +339,27 @@ class MessageStore:
         doc = await self._messages.find_one_and_update(
             {"_id": message_id, **expect}, {"$set": changes}, return_document=ReturnDocument.AFTER
         )
-        return Message.from_doc(doc) if doc else None
+        if doc is None:
+            return None
+        message = Message.from_doc(doc)
+        self._recent.replace(message.room_id, message)
+        await self._stamp(message.room_id)
+        return message
 
     async def add_flag(self, message_id: ObjectId, flag_id: ObjectId, severity_if_none: str) -> None:
         """Tag a message with a new flag (a peer report); an existing severity is kept."""
         await self._messages.update_one({"_id": message_id}, {"$addToSet": {"flag_ids": flag_id}})
         await self._messages.update_one({"_id": message_id, "severity": None}, {"$set": {"severity": severity_if_none}})
+        message = await self.get(message_id)
+        if message is not None:
+            self._recent.replace(message.room_id, message)
+            await self._stamp(message.room_id)
 
     async def purge_text_before(self, cutoff: Any) -> int:
         result = await self._messages.update_many(
             {"created_at": {"$lt": cutoff}, "text": {"$ne": None}}, {"$set": {"text": None, "purged": True}}
         )
+        if result.modified_count:  # every process reloads its recent history
+            self._recent.clear()
+            await self._rooms.update_many({}, {"$set": {"history_version": ObjectId()}})
         return result.modified_count

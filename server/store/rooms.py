@@ -28,6 +28,10 @@ class RoomStore:
             "slow_mode_seconds": 0,
             "pinned_message_id": None,
             "created_at": utcnow(),
+            # The ids of the room's newest messages (server/store/recent.py): a join on a
+            # process without them in memory reads these by _id instead of scanning.
+            "recent_ids": [],
+            "recent_from_start": True,
         }
         await self._rooms.insert_one(doc)
         return Room.from_doc(doc)
