@@ -249,7 +249,20 @@ async def acknowledge(ctx: AppContext, principal: Principal, flag_id: ObjectId, 
         return await ctx.stores.flags.get(flag.id) or flag
     await record(ctx, "flag.ack", principal, ("flag", flag.id), origin)
     await ctx.notifier.alert(events.ALERT_UPDATED, updated, viewer_rooms(updated))
+    await tell_help_requester(ctx, updated)
     return updated
+
+
+async def tell_help_requester(ctx: AppContext, flag: Flag) -> None:
+    """A patient who pressed the help button hears that a person has their request."""
+    if flag.source != "help_button":
+        return
+    by = flag.acknowledged_by or flag.resolved_by
+    await ctx.notifier.to_user(
+        flag.author_id,
+        events.HELP_UPDATED,
+        {"flag_id": str(flag.id), "status": flag.status, "by": by[1] if by else None},
+    )
 
 
 async def resolve(
@@ -271,6 +284,8 @@ async def resolve(
         return await ctx.stores.flags.get(flag.id) or flag
     await record(ctx, "flag.resolve", principal, ("flag", flag.id), origin, outcome=outcome)
     await ctx.notifier.alert(events.ALERT_UPDATED, updated, viewer_rooms(updated))
+    if flag.acknowledged_at is None:  # resolved without an acknowledgement first
+        await tell_help_requester(ctx, updated)
     return updated
 
 

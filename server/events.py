@@ -41,6 +41,7 @@ ONCALL_SET: Final = "oncall:set"
 FLAG_ACK: Final = "flag:ack"
 FLAG_RESOLVE: Final = "flag:resolve"
 MOD_CONCERN: Final = "mod:concern"
+HELP_REQUEST: Final = "help:request"
 
 # server -> client
 SESSION: Final = "session"
@@ -51,6 +52,7 @@ ROOM_UPDATED: Final = "room:updated"
 ALERT_NEW: Final = "alert:new"
 ALERT_UPDATED: Final = "alert:updated"
 CRISIS_RESOURCES: Final = "crisis:resources"
+HELP_UPDATED: Final = "help:updated"
 MOD_MUTED: Final = "mod:muted"
 ROOM_REMOVED: Final = "room:removed"
 SESSION_ENDED: Final = "session:ended"
@@ -60,7 +62,7 @@ ERROR: Final = "error"
 SERVER_EVENTS: Final = frozenset(
     {
         SESSION, MESSAGE_NEW, MESSAGE_UPDATED, PRESENCE, TYPING, ROOM_UPDATED, ALERT_NEW, ALERT_UPDATED,
-        CRISIS_RESOURCES, MOD_MUTED, ROOM_REMOVED, SESSION_ENDED, ERROR,
+        CRISIS_RESOURCES, HELP_UPDATED, MOD_MUTED, ROOM_REMOVED, SESSION_ENDED, ERROR,
     }
 )  # fmt: skip
 

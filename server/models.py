@@ -31,6 +31,9 @@ class User:
     tokens_valid_after: datetime | None = None
     oncall: bool = False
     created_at: datetime | None = None
+    # Addresses this user signed in from (the last few): failures from elsewhere never
+    # throttle a sign-in from one of these (OWASP: throttle, don't lock out).
+    known_addresses: tuple[str, ...] = field(default=(), repr=False)
 
     @classmethod
     def from_doc(cls, doc: dict[str, Any]) -> User:
@@ -45,6 +48,7 @@ class User:
             tokens_valid_after=doc.get("tokens_valid_after"),
             oncall=doc.get("oncall", False),
             created_at=doc.get("created_at"),
+            known_addresses=tuple(doc.get("known_addresses", ())),
         )
 
 
@@ -205,6 +209,7 @@ class Flag:
     # Flags stored before these fields existed count as delivered.
     alerted: bool = True
     resources_sent: bool = True
+    help_presses: int = 0  # a help request (source "help_button"): how often the patient pressed
 
     @classmethod
     def from_doc(cls, doc: dict[str, Any]) -> Flag:
@@ -245,6 +250,7 @@ class Flag:
             score=doc.get("score"),
             alerted=doc.get("alerted", True),
             resources_sent=doc.get("resources_sent", True),
+            help_presses=doc.get("help_presses", 0),
         )
 
 

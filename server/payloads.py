@@ -111,4 +111,5 @@ def flag_payload(flag: Flag) -> dict[str, Any]:
         "resolution": flag.resolution,
         "lexicon_version": flag.lexicon_version,
         "score": flag.score,
+        **({"help_presses": flag.help_presses} if flag.source == "help_button" else {}),
     }

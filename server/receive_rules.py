@@ -36,6 +36,7 @@ RECEIVERS: Final[Mapping[str, tuple[frozenset[str], str]]] = {
     events.SESSION_ENDED: (EVERYONE, "the sockets being ended"),
     events.ERROR: (EVERYONE, "the socket that sent the faulty event"),
     events.CRISIS_RESOURCES: (PATIENT, "the author of the flagged message or help request, only"),
+    events.HELP_UPDATED: (PATIENT, "the patient who asked for help: sent, or acknowledged by a counselor"),
     events.ALERT_NEW: (
         MODERATORS,
         "staff; counselors of the flag's cohort (on call); any on-call counselor when the glass "

@@ -264,6 +264,19 @@ def parse_flag_resolve(data: Any) -> FlagResolve:
 
 
 @dataclass(frozen=True)
+class HelpRequest:
+    """A patient presses "Ask a counselor to reach out to me now"."""
+
+    room_id: ObjectId | None
+    note: str | None
+
+
+def parse_help_request(data: Any) -> HelpRequest:
+    data = _object(data if data is not None else {})
+    return HelpRequest(_optional_id(data, "room_id"), _optional_text(data, "note", MAX_REASON))
+
+
+@dataclass(frozen=True)
 class Concern:
     """A counselor marks a message "concerning, not flagged" (it becomes training data)."""
 

@@ -74,6 +74,20 @@ class FlagStore:
         )
         return result.modified_count
 
+    async def open_help_request(self, author_id: ObjectId) -> Flag | None:
+        """The patient's help request that no counselor has resolved yet, if any."""
+        query = {"source": "help_button", "author_id": author_id, "status": {"$ne": "resolved"}}
+        doc = await self._flags.find_one(query, sort=[("_id", -1)])
+        return Flag.from_doc(doc) if doc else None
+
+    async def press_again(self, flag_id: ObjectId, note: str | None, now: datetime) -> Flag:
+        changes: dict[str, Any] = {"$inc": {"help_presses": 1}, "$set": {"last_pressed_at": now}}
+        if note:
+            changes["$set"]["text"] = note
+        doc = await self._flags.find_one_and_update({"_id": flag_id}, changes, return_document=ReturnDocument.AFTER)
+        assert doc is not None
+        return Flag.from_doc(doc)
+
     async def mark(self, flag_id: ObjectId, **fields: Any) -> None:
         """Record delivery state (`alerted`, `resources_sent`, `break_glass`)."""
         await self._flags.update_one({"_id": flag_id}, {"$set": fields})

@@ -14,6 +14,7 @@ import {
   categoryList,
   matchSummary,
   sourceNote,
+  missingText,
   flagHistory,
   resolveForm,
 } from "./flagview.js";
@@ -241,7 +242,7 @@ function fillItem(li, flag) {
     h(
       "blockquote",
       { class: "alert-text", dataset: { testid: "alert-text" } },
-      flag.text === null || flag.text === undefined ? h("em", null, "Message text unavailable") : highlightedText(flag.text, flag.matches),
+      flag.text === null || flag.text === undefined ? h("em", null, missingText(flag)) : highlightedText(flag.text, flag.matches),
     ),
     matchSummary(flag.matches),
     sourceNote(flag),

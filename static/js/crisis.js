@@ -1,6 +1,9 @@
 // Crisis resources panel: calm, non-blocking, dismissible; focus moves to it and it
 // is announced assertively. Phone numbers become tel: links, text lines sms: links.
 import { h, replace } from "./dom.js";
+import { describeError } from "./errors.js";
+import { helpStatusText } from "./helptext.js";
+import * as sock from "./socket.js";
 
 // Used only if the server sends no resources (it normally sends them in the user's language).
 const FALLBACK = {
@@ -16,10 +19,60 @@ const FALLBACK = {
 let slot = null;
 let lastPayload = null;
 let returnFocusTo = null;
+// The help request (help:request): null, or {state, flagId, onCall, by, error}.
+let help = null;
+let helpContext = { canAsk: () => false, roomId: () => null };
 
-export function mountCrisis(container) {
+export function mountCrisis(container, context = {}) {
   slot = container;
   slot.hidden = true;
+  helpContext = { ...helpContext, ...context };
+}
+
+async function askForHelp() {
+  help = { state: "sending" };
+  render();
+  try {
+    const ack = await sock.call("help:request", { room_id: helpContext.roomId() || undefined });
+    help = { state: "sent", flagId: ack.flag_id, onCall: ack.counselor_on_call };
+  } catch (err) {
+    help = { state: "failed", error: describeError(err) };
+  }
+  render();
+}
+
+/** `help:updated`: a counselor acknowledged (or resolved) the patient's request. */
+export function onHelpUpdated(data) {
+  if (!data || (help && help.flagId && data.flag_id !== help.flagId)) return;
+  help = { ...(help || {}), state: "acknowledged", flagId: data.flag_id, by: data.by };
+  if (slot && !slot.hidden) render();
+  else showCrisis(lastPayload);
+}
+
+function helpSection() {
+  if (!helpContext.canAsk()) return null;
+  const status = helpStatusText(help);
+  const asked = help && help.state !== "failed";
+  return h(
+    "div",
+    { class: "crisis-help", dataset: { testid: "crisis-help" } },
+    h(
+      "button",
+      {
+        type: "button",
+        class: "btn btn-help",
+        dataset: { action: "ask-for-help", testid: "ask-for-help" },
+        disabled: help && help.state === "sending" ? true : undefined,
+        onClick: askForHelp,
+      },
+      asked ? "Ask again" : "Ask a counselor to reach out to me now",
+    ),
+    h("p", { role: "status", "aria-live": "assertive", dataset: { testid: "help-status", state: help ? help.state : "" } }, status),
+  );
+}
+
+function render() {
+  showCrisis(lastPayload, { keepFocus: true });
 }
 
 const TEXT_WORDS = /\b(text|txt|sms|message|texto|textea|env[ií]a|mensaje)\b/i;
@@ -83,7 +136,7 @@ function resourceItem(r) {
 }
 
 /** Show the panel for a `crisis:resources` payload (or the last/fallback one). */
-export function showCrisis(payload) {
+export function showCrisis(payload, { keepFocus = false } = {}) {
   if (!slot) return;
   const data = payload && Array.isArray(payload.resources) && payload.resources.length ? payload : { ...FALLBACK, ...(payload || {}), resources: FALLBACK.resources };
   lastPayload = data;
@@ -111,6 +164,7 @@ export function showCrisis(payload) {
     ),
     h("div", { "aria-live": "assertive", "aria-atomic": "true" },
       h("p", { class: "crisis-text", dataset: { testid: "crisis-text" } }, String(data.text || FALLBACK.text))),
+    helpSection(),
     h("ul", { class: "crisis-list" }, data.resources.map(resourceItem)),
     h(
       "p",
@@ -118,9 +172,11 @@ export function showCrisis(payload) {
       "A counselor from your program can also see this chat. You can keep writing here, and you can reopen this list from “Get help now” at the top.",
     ),
   );
+  const hadFocus = keepFocus && slot.contains(document.activeElement) ? document.activeElement.dataset?.testid : null;
   replace(slot, panel);
   slot.hidden = false;
-  panel.focus();
+  if (hadFocus) panel.querySelector(`[data-testid="${hadFocus}"]`)?.focus();
+  else panel.focus();
 }
 
 export function showHelp() {
@@ -139,6 +195,7 @@ export function hideCrisis() {
 
 export function resetCrisis() {
   lastPayload = null;
+  help = null;
   if (slot) {
     slot.hidden = true;
     slot.replaceChildren();

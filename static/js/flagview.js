@@ -92,6 +92,11 @@ export function matchSummary(matches) {
 }
 
 /** Why a flag has no matched term: the model, or a counselor, raised it. */
+/** What stands in for a flag's text when it has none. */
+export function missingText(flag) {
+  return flag.source === "help_button" ? "No note: the patient asked to be contacted." : "Message text unavailable";
+}
+
 export function sourceNote(flag) {
   if (flag.source === "model") {
     const category = (flag.categories || []).map(categoryLabel).join(", ");
@@ -100,6 +105,14 @@ export function sourceNote(flag) {
       "p",
       { class: "muted small", dataset: { testid: "flag-source-model" } },
       `Flagged by the model (no keyword)${category ? `: ${category}` : ""}${score}`,
+    );
+  }
+  if (flag.source === "help_button") {
+    const presses = flag.help_presses > 1 ? ` (pressed ${flag.help_presses} times)` : "";
+    return h(
+      "p",
+      { class: "help-request small", dataset: { testid: "flag-source-help" } },
+      `${displayName(flag.author)} pressed “Ask a counselor to reach out”${presses}. Please reach out now.`,
     );
   }
   if (flag.source === "counselor") {

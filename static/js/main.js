@@ -9,7 +9,7 @@ import { ROLE_LABEL, displayName } from "./util.js";
 import { renderRoomList } from "./rooms.js";
 import * as chat from "./chat.js";
 import * as alerts from "./alerts.js";
-import { mountCrisis, showCrisis, showHelp, resetCrisis } from "./crisis.js";
+import { mountCrisis, showCrisis, showHelp, resetCrisis, onHelpUpdated } from "./crisis.js";
 import { renderReviewQueue, renderFlagDetail } from "./review.js";
 import { renderAudit } from "./audit.js";
 import { renderLexicon } from "./lexicon.js";
@@ -227,7 +227,7 @@ function buildShell() {
   replace(app, skip, header, crisisSlot, layout);
 
   shell = { header, nav, connection, oncall, alertsBadge, crisisSlot, roomsNav, roomsBody, chatSection, chatView, otherView, main, alertsSlot };
-  mountCrisis(crisisSlot);
+  mountCrisis(crisisSlot, { canAsk: () => session.user?.role === "patient", roomId: () => chat.currentRoomId() });
   chat.mountChat(chatView, {
     onRoomsChanged: refreshRooms,
     onRoomClosed: () => {
@@ -382,6 +382,7 @@ function init() {
     backToLogin(SESSION_END_REASONS[reason] || `You have been signed out${reason ? ` (${reason})` : ""}. Please sign in again.`);
   });
   sock.on("crisis:resources", (payload) => showCrisis(payload));
+  sock.on("help:updated", (data) => onHelpUpdated(data));
   sock.on("error", (data) => {
     if (data && data.error && AUTH_CODES.has(data.error.code)) backToLogin(describeError(data.error));
   });

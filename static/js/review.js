@@ -13,6 +13,7 @@ import {
   categoryList,
   matchSummary,
   sourceNote,
+  missingText,
   flagHistory,
   resolveForm,
 } from "./flagview.js";
@@ -225,7 +226,7 @@ export async function renderFlagDetail(container, flagId, { back, openRoom }) {
       h("h3", null, "Conversation"),
       contextList(context.before, "Messages before"),
       h("blockquote", { class: "alert-text flagged", dataset: { testid: "flag-text" } },
-        flag.text === null || flag.text === undefined ? h("em", null, "Message text unavailable") : highlightedText(flag.text, flag.matches)),
+        flag.text === null || flag.text === undefined ? h("em", null, missingText(flag)) : highlightedText(flag.text, flag.matches)),
       matchSummary(flag.matches),
     sourceNote(flag),
       contextList(context.after, "Messages after"),

@@ -342,3 +342,32 @@ async def test_staff_read_the_audit_log_and_page_through_it(
     await staff.by("audit-action").fill("auth.login_failed")
     await staff.page.locator(f'{tid("audit-filters")} button[type="submit"]').click()
     await expect(rows).to_have_count(3)
+
+
+async def test_a_patient_asks_for_help_and_sees_that_the_counselor_acknowledged_it(
+    people: PersonFactory, cohort: Cohort
+) -> None:
+    counselor = await people("counselor", cohort.counselor)
+    await counselor.by("oncall-toggle").click()
+    await expect(counselor.by("oncall-toggle")).to_have_attribute("aria-pressed", "true")
+    alice = await people("alice", cohort.alice)
+    await alice.wait_joined(cohort.room)
+
+    await alice.by("help-button").click()
+    await alice.by("ask-for-help").click()
+
+    status = alice.by("help-status")
+    await expect(status).to_have_attribute("data-state", "sent")
+    await expect(status).to_contain_text("A counselor has been alerted")
+    await expect(alice.by("crisis-panel").locator(f'{tid("crisis-call")}[href="tel:988"]')).to_have_count(1)
+    await alice.screenshot("help-request-sent")
+    alert = counselor.page.locator(tid("alert-item")).filter(has=counselor.page.get_by_test_id("flag-source-help"))
+    await expect(alert).to_be_visible()
+    await expect(alert.get_by_test_id("flag-source-help")).to_contain_text("Alice pressed")
+    await counselor.screenshot("help-request-alert")
+
+    await alert.get_by_test_id("ack-button").click()
+
+    await expect(status).to_have_attribute("data-state", "acknowledged")
+    await expect(status).to_have_text("Casey has seen your request and will reach out to you.")
+    await alice.screenshot("help-request-acknowledged")
