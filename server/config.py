@@ -39,6 +39,7 @@ class Config:
     bootstrap_staff_password: str | None = field(default=None, repr=False)
     seed_demo: bool = False
     cors_origins: tuple[str, ...] = ()
+    trusted_proxies: tuple[str, ...] = ()  # CIDRs whose X-Forwarded-For names the real client
     redis_url: str | None = field(default=None, repr=False)
     escalate_after_seconds: float = 120.0
     alert_webhook_url: str | None = None
@@ -53,6 +54,8 @@ class Config:
     db_timeout_ms: int = 5000
     idle_timeout_seconds: int | None = None
     max_socket_payload_bytes: int = 64 * 1024
+    max_sockets_per_user: int = 5
+    allow_insecure_transport: bool = False  # production: plaintext database/Redis only if set
     semantic_detection: bool = True
     model_dir: str | None = None
     semantic_queue_limit: int = 32
@@ -91,6 +94,7 @@ class Config:
             bootstrap_staff_password=reader.text("BOOTSTRAP_STAFF_PASSWORD"),
             seed_demo=reader.flag("SEED_DEMO"),
             cors_origins=tuple(o.strip() for o in (reader.text("CORS_ORIGINS") or "").split(",") if o.strip()),
+            trusted_proxies=_cidrs(reader.text("TRUSTED_PROXIES")),
             redis_url=reader.text("REDIS_URL"),
             escalate_after_seconds=reader.number("ESCALATE_AFTER_SECONDS", 120.0, 0.1, 86400.0),
             alert_webhook_url=reader.text("ALERT_WEBHOOK_URL"),
@@ -104,6 +108,8 @@ class Config:
             metrics_public=reader.flag("METRICS_PUBLIC", default=app_env != "production"),
             db_timeout_ms=reader.integer("DB_TIMEOUT_MS", 5000, 100, 60000),
             idle_timeout_seconds=reader.optional_int("IDLE_TIMEOUT_SECONDS", 1, 7 * 86400),
+            allow_insecure_transport=reader.flag("ALLOW_INSECURE_TRANSPORT"),
+            max_sockets_per_user=reader.integer("MAX_SOCKETS_PER_USER", 5, 1, 100),
             semantic_detection=reader.flag("SEMANTIC_DETECTION", default=True),
             model_dir=reader.text("MODEL_DIR"),
             semantic_queue_limit=reader.integer("SEMANTIC_QUEUE_LIMIT", 32, 1, 10000),
@@ -132,6 +138,42 @@ class Config:
             raise ConfigError("SEED_DEMO=1 is refused in production: demo accounts have published passwords")
         if not self.mongodb_uri:
             raise ConfigError("APP_ENV=production needs MONGODB_URI (a MongoDB replica set)")
+        if not self.allow_insecure_transport:
+            if not _mongodb_uses_tls(self.mongodb_uri):
+                raise ConfigError(
+                    "MONGODB_URI must use TLS in production (mongodb+srv://, or tls=true); "
+                    "set ALLOW_INSECURE_TRANSPORT=1 only on a private network you trust"
+                )
+            if self.redis_url and not self.redis_url.startswith("rediss://"):
+                raise ConfigError(
+                    "REDIS_URL must use TLS in production (rediss://); "
+                    "set ALLOW_INSECURE_TRANSPORT=1 only on a private network you trust"
+                )
+
+
+def _mongodb_uses_tls(uri: str) -> bool:
+    """mongodb+srv:// turns TLS on by default; mongodb:// needs tls=true (or ssl=true)."""
+    from urllib.parse import parse_qs, urlsplit
+
+    parts = urlsplit(uri)
+    options = {k.lower(): v[-1].lower() for k, v in parse_qs(parts.query).items()}
+    tls = options.get("tls", options.get("ssl"))
+    if parts.scheme == "mongodb+srv":
+        return tls != "false"
+    return tls == "true"
+
+
+def _cidrs(value: str | None) -> tuple[str, ...]:
+    """TRUSTED_PROXIES: comma-separated CIDRs (or addresses), checked at start."""
+    import ipaddress
+
+    cidrs = tuple(c.strip() for c in (value or "").split(",") if c.strip())
+    for cidr in cidrs:
+        try:
+            ipaddress.ip_network(cidr, strict=False)
+        except ValueError:
+            raise ConfigError(f"TRUSTED_PROXIES: {cidr!r} is not an address or CIDR") from None
+    return cidrs
 
 
 class _Reader:

@@ -24,13 +24,18 @@ from server.store import Stores
 
 SEND_RATE_PER_SECOND = 5
 SEND_BURST = 10
-LOGIN_FAILURES_PER_USERNAME = 5
+# Sign-in throttling (OWASP: throttle, don't lock out), per 5 minutes: 5 failures for one
+# username from one address; 50 for a username from anywhere (not applied to an address
+# the user signed in from before); 50 from one address (the real client, TRUSTED_PROXIES).
+LOGIN_FAILURES_PER_PAIR = 5
+LOGIN_FAILURES_PER_USERNAME = 50
 LOGIN_FAILURES_PER_ADDRESS = 50
 LOGIN_WINDOW_SECONDS = 300
 # Typing indicators and peer reports fan out to a room or to counselors; a client that
 # floods them is slowed like a flooding sender (SECURITY.md B15: 50 reports a minute).
 TYPING_PER_SECOND, TYPING_BURST = 5, 10
 REPORTS_PER_MINUTE, REPORTS_BURST = 10, 5
+HELP_PER_MINUTE, HELP_BURST = 6, 5  # a repeat press updates the open request; this stops floods
 RENAMES_PER_HOUR, RENAMES_BURST = 3, 3  # choosing a pseudonym, not cycling through names
 
 
@@ -45,6 +50,7 @@ class AppContext:
     send_limiter: TokenBucket = field(default_factory=lambda: TokenBucket(SEND_RATE_PER_SECOND, SEND_BURST))
     typing_limiter: TokenBucket = field(default_factory=lambda: TokenBucket(TYPING_PER_SECOND, TYPING_BURST))
     report_limiter: TokenBucket = field(default_factory=lambda: TokenBucket(REPORTS_PER_MINUTE / 60, REPORTS_BURST))
+    help_limiter: TokenBucket = field(default_factory=lambda: TokenBucket(HELP_PER_MINUTE / 60, HELP_BURST))
     rename_limiter: TokenBucket = field(default_factory=lambda: TokenBucket(RENAMES_PER_HOUR / 3600, RENAMES_BURST))
 
     def __post_init__(self) -> None:

@@ -7,11 +7,16 @@ from datetime import timedelta
 from aiohttp import web
 
 from server import chat
-from server.api.common import body, context, json_response, origin, principal
+from server.api.common import body, client_address, context, json_response, origin, principal
 from server.audit import record
 from server.auth import decode_token, issue_token
 from server.clock import iso
-from server.context import LOGIN_FAILURES_PER_ADDRESS, LOGIN_FAILURES_PER_USERNAME, LOGIN_WINDOW_SECONDS
+from server.context import (
+    LOGIN_FAILURES_PER_ADDRESS,
+    LOGIN_FAILURES_PER_PAIR,
+    LOGIN_FAILURES_PER_USERNAME,
+    LOGIN_WINDOW_SECONDS,
+)
 from server.errors import Conflict, Invalid, RateLimited, Unauthorized
 from server.passwords import verify_password
 from server.payloads import user_of
@@ -30,20 +35,25 @@ async def login(request: web.Request) -> web.Response:
         raise Invalid("'username' and 'password' are required strings.")
     if len(username) > 100 or len(password) > 1000:
         raise Invalid("That username or password is too long.")
-    address = request.remote or "unknown"
+    address = client_address(request)
+    name = username.lower()
     failures, window = ctx.stores.login_failures, timedelta(seconds=LOGIN_WINDOW_SECONDS)
-    wait = max(
-        await failures.retry_after(f"user:{username.lower()}", LOGIN_FAILURES_PER_USERNAME, window),
-        await failures.retry_after(f"addr:{address}", LOGIN_FAILURES_PER_ADDRESS, window),
-    )
+    user = await ctx.stores.users.by_username(username)
+    attempt = await failures.record([f"pair:{name}|{address}", f"user:{name}", f"addr:{address}"])
+    limits = [(f"pair:{name}|{address}", LOGIN_FAILURES_PER_PAIR), (f"addr:{address}", LOGIN_FAILURES_PER_ADDRESS)]
+    if user is None or address not in user.known_addresses:
+        # A ceiling per username, high enough that a stranger cannot cheaply lock out the
+        # real user, who is not subject to it from an address they signed in from before.
+        limits.append((f"user:{name}", LOGIN_FAILURES_PER_USERNAME))
+    wait = max([await failures.retry_after(key, limit, window) for key, limit in limits])
     if wait > 0:
         raise RateLimited("Too many failed sign-in attempts; please wait and try again.", retry_after=wait)
-    user = await ctx.stores.users.by_username(username)
     ok = await verify_password(user.password_hash if user else None, password)
     if user is None or not ok or not user.active:
-        await failures.record([f"user:{username.lower()}", f"addr:{address}"])
         await record(ctx, "auth.login_failed", None, ("user", user.id if user else None), origin(request))
         raise Unauthorized(GENERIC_FAILURE)
+    await failures.forget(attempt)
+    await ctx.stores.users.remember_address(user, address)
     if not ctx.config.issues_tokens:
         raise Invalid("This server accepts tokens from the clinic's identity provider; sign in there.")
     token, expires_at = issue_token(ctx.config, user)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import json
 from datetime import datetime
 from typing import Any
@@ -22,9 +23,40 @@ def context(request: web.Request) -> AppContext:
     return request.app[CONTEXT]
 
 
+def client_address(request: web.Request) -> str:
+    """The real client: the peer, or, when the peer is one of TRUSTED_PROXIES, the
+    nearest address in X-Forwarded-For that is not itself a trusted proxy. Without this,
+    behind a TLS proxy every client shares one address (one login limit, one audit IP)."""
+    peer = request.remote or "unknown"
+    trusted = context(request).config.trusted_proxies
+    if not trusted or not _in(peer, trusted):
+        return peer
+    hops = [h.strip() for h in request.headers.get("X-Forwarded-For", "").split(",") if h.strip()]
+    for hop in reversed(hops):
+        if not _in(hop, trusted):
+            return hop if _valid(hop) else peer
+    return peer
+
+
+def _valid(address: str) -> bool:
+    try:
+        ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    return True
+
+
+def _in(address: str, cidrs: tuple[str, ...]) -> bool:
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    return any(ip in ipaddress.ip_network(c, strict=False) for c in cidrs)
+
+
 def origin(request: web.Request) -> Origin:
     agent = request.headers.get("User-Agent", "")[:300] or None
-    return Origin(ip=request.remote, user_agent=agent)
+    return Origin(ip=client_address(request), user_agent=agent)
 
 
 def bearer_token(request: web.Request) -> str | None:
@@ -62,11 +94,29 @@ async def body(request: web.Request) -> dict[str, Any]:
         raise TooLarge("The request body is too large.") from None
     try:
         data = json.loads(raw or b"{}")
-    except (ValueError, UnicodeDecodeError):
-        raise Invalid("The body must be JSON.") from None
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        raise Invalid("The body must be JSON (and not nested too deeply).") from None
     if not isinstance(data, dict):
         raise Invalid("The body must be a JSON object.")
+    if _depth(data) > MAX_JSON_DEPTH:
+        raise Invalid(f"The body is nested too deeply (at most {MAX_JSON_DEPTH} levels).")
     return data
+
+
+MAX_JSON_DEPTH = 8  # our bodies are flat objects; deep nesting is only ever an attack
+
+
+def _depth(value: Any) -> int:
+    """Nesting depth, iteratively (a recursive walk is what deep input is built to break)."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        item, level = stack.pop()
+        if isinstance(item, dict | list):
+            deepest = max(deepest, level)
+            if level > MAX_JSON_DEPTH:
+                return level
+            stack.extend((child, level + 1) for child in (item.values() if isinstance(item, dict) else item))
+    return deepest
 
 
 def path_id(request: web.Request, name: str) -> ObjectId:

@@ -1,8 +1,10 @@
-"""login_failures: failed sign-ins per username and per address, shared by every process.
+"""login_failures: sign-in attempts per key, shared by every process.
 
-The login limit (5 failures per username or 50 per address in 5 minutes) must hold for
-the whole deployment, not per process: N processes behind a load balancer would
-otherwise allow 5N guesses. Entries older than the window are deleted as new ones come.
+An attempt is recorded before its password is checked (so 40 parallel guesses all count)
+and forgotten if it succeeds; what remains are failures. Keys: (username, address) pairs,
+usernames, and addresses (see api/auth_routes.py for the limits). The limit holds for
+the whole deployment, not per process. Entries older than the window are deleted as new
+ones come.
 """
 
 from __future__ import annotations
@@ -19,9 +21,17 @@ class LoginFailureStore:
     def __init__(self, db: AsyncDatabase) -> None:
         self._failures = db["login_failures"]
 
-    async def record(self, keys: list[str]) -> None:
+    async def record(self, keys: list[str]) -> list[ObjectId]:
+        """Record an attempt under each key, before its password is checked, so that
+        parallel guesses all count; a successful sign-in then `forget`s its entries."""
         now = utcnow()
-        await self._failures.insert_many([{"_id": ObjectId(), "key": key, "at": now} for key in keys])
+        ids = [ObjectId() for _ in keys]
+        await self._failures.insert_many([{"_id": i, "key": key, "at": now} for i, key in zip(ids, keys, strict=True)])
+        return ids
+
+    async def forget(self, ids: list[ObjectId]) -> None:
+        for entry_id in ids:  # by _id: indexed lookups on FerretDB too
+            await self._failures.delete_one({"_id": entry_id})
 
     async def retry_after(self, key: str, limit: int, window: timedelta) -> float:
         """Seconds until `key` may try again (0 if it may now)."""
@@ -31,6 +41,6 @@ class LoginFailureStore:
         recent: list[datetime] = [
             doc["at"] async for doc in self._failures.find({"key": key, "at": {"$gte": since}}).sort("at", 1)
         ]
-        if len(recent) < limit:
+        if len(recent) <= limit:  # counts this attempt, recorded before the check
             return 0.0
         return max(1.0, (recent[-limit] + window - now).total_seconds())

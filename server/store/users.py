@@ -46,6 +46,12 @@ class UserStore:
             raise Conflict("That username is taken.") from None
         return User.from_doc(doc)
 
+    async def remember_address(self, user: User, address: str, keep: int = 10) -> None:
+        if address in user.known_addresses:
+            return
+        known = [*user.known_addresses, address][-keep:]
+        await self._users.update_one({"_id": user.id}, {"$set": {"known_addresses": known}})
+
     async def display_names(self, user_ids: list[ObjectId]) -> list[str]:
         cursor = self._users.find({"_id": {"$in": user_ids}}, {"display_name": 1})
         return [doc.get("display_name", "") async for doc in cursor]
