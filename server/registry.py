@@ -30,6 +30,7 @@ class Connection:
     # Monotonic time of the user's last event (pings do not count): automatic logoff.
     last_active: float = field(default_factory=time.monotonic)
     expiry: asyncio.TimerHandle | None = None  # ends the socket when its token expires
+    connected_at: float = field(default_factory=time.monotonic)
 
 
 class Registry:

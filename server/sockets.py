@@ -19,7 +19,7 @@ from typing import Any
 import socketio
 from pymongo.errors import PyMongoError
 
-from server import alerts, chat, events, mod_actions, schemas, sessions
+from server import alerts, chat, events, help_requests, mod_actions, schemas, sessions
 from server.access import access_message, access_message_to_moderate
 from server.auth import authenticate
 from server.clock import iso, utcnow
@@ -47,6 +47,18 @@ class TextPacket(socketio.packet.Packet):
 
 
 class ChatServer(socketio.AsyncServer):
+    async def _handle_eio_message(self, eio_sid: str, data: Any) -> None:
+        """A packet that cannot be decoded (nested too deeply, malformed) is answered with
+        an `error` event, not a traceback; the socket stays usable."""
+        try:
+            await super()._handle_eio_message(eio_sid, data)
+        except (RecursionError, ValueError) as exc:
+            sid = self.manager.sid_from_eio_sid(eio_sid, "/")
+            log.warning("refused an undecodable packet from sid %s (%s)", sid, type(exc).__name__)
+            if sid is not None:
+                error = Invalid("That message could not be read (malformed or nested too deeply).").to_dict()
+                await self.emit(events.ERROR, {"event": None, "error": error}, to=sid)
+
     async def _handle_event(self, eio_sid: str, namespace: str | None, id: int | None, data: list[Any]) -> None:
         if not data or not isinstance(data[0], str) or data[0] in events.RESERVED:
             sid = self.manager.sid_from_eio_sid(eio_sid, namespace or "/")
@@ -96,6 +108,7 @@ def setup_socket_handlers(sio: ChatServer, ctx: AppContext) -> None:
         await sio.enter_room(sid, events.token_room(principal.jti))
         await alerts.join_alert_rooms(ctx, conn, oncall=user.oncall)
         _end_at_token_expiry(ctx, conn)
+        _limit_sockets(ctx, conn)
         spawn(_after_connect(ctx, conn))
         return True
 
@@ -131,6 +144,14 @@ def setup_socket_handlers(sio: ChatServer, ctx: AppContext) -> None:
         return await _dispatch(sio, ctx, event, _unknown_event, sid, None)
 
     sio.on("*", unknown)
+
+
+def _limit_sockets(ctx: AppContext, conn: Connection) -> None:
+    """At most MAX_SOCKETS_PER_USER sockets per user on this process: the oldest go, told
+    why. 500 sockets on one token once starved every other user of the database pool."""
+    mine = sorted(ctx.registry.of_user(conn.principal.user_id), key=lambda c: c.connected_at)
+    for extra in mine[: -ctx.config.max_sockets_per_user]:
+        spawn(end_connection(ctx, extra, "too_many_sessions"))
 
 
 def _end_at_token_expiry(ctx: AppContext, conn: Connection) -> None:
@@ -282,6 +303,10 @@ async def on_report(ctx: AppContext, conn: Connection, data: Any) -> dict[str, A
     return {"flag_id": str(flag.id)}
 
 
+async def on_help(ctx: AppContext, conn: Connection, data: Any) -> dict[str, Any]:
+    return await help_requests.request_help(ctx, conn, schemas.parse_help_request(data))
+
+
 async def on_concern(ctx: AppContext, conn: Connection, data: Any) -> dict[str, Any]:
     cmd = schemas.parse_concern(data)
     message, room = await access_message_to_moderate(ctx, conn.principal, cmd.message_id)
@@ -336,6 +361,7 @@ EVENT_HANDLERS: dict[str, EventFn] = {
     events.FLAG_RESOLVE: on_flag_resolve,
     events.MESSAGE_REPORT: on_report,
     events.MOD_CONCERN: on_concern,
+    events.HELP_REQUEST: on_help,
     events.MOD_HIDE: message_action("hide"),
     events.MOD_UNHIDE: message_action("unhide"),
     events.MOD_DELETE: message_action("delete"),

@@ -327,3 +327,12 @@ async def test_the_login_limit_holds_across_server_processes(world: World, cohor
     right = {"username": cohort.bob.username, "password": PASSWORD}
     status, body = await sibling.http("POST", "/api/auth/login", json=right)
     assert status == 429 and body["error"]["code"] == "rate_limited"
+
+
+async def test_a_sixth_socket_of_one_user_ends_the_oldest_with_a_reason(world: World, cohort: Cohort) -> None:
+    sockets = [await world.connect(cohort.alice) for _ in range(5)]
+    sixth = await world.connect(cohort.alice)
+
+    assert await sockets[0].next("session:ended") == {"reason": "too_many_sessions"}
+    await asyncio.wait_for(sockets[0].disconnected.wait(), 5)
+    assert all(s.client.connected for s in [*sockets[1:], sixth])

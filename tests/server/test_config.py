@@ -31,6 +31,9 @@ def test_each_development_start_gets_a_different_random_secret() -> None:
         ({"MONGODB_URI": "mongodb://db/", "JWT_SECRET": "change-me-" + "x" * 40}, "placeholder"),
         ({"MONGODB_URI": "mongodb://db/", "JWT_SECRET": STRONG, "SEED_DEMO": "1"}, "SEED_DEMO"),
         ({"JWT_SECRET": STRONG}, "MONGODB_URI"),
+        ({"JWT_SECRET": STRONG, "MONGODB_URI": "mongodb://db/?replicaSet=rs0"}, "TLS"),
+        ({"JWT_SECRET": STRONG, "MONGODB_URI": "mongodb+srv://db.example/?tls=false"}, "TLS"),
+        ({"JWT_SECRET": STRONG, "MONGODB_URI": "mongodb://db/?tls=true", "REDIS_URL": "redis://cache:6379"}, "rediss"),
     ],
 )
 def test_production_refuses_unsafe_settings(env: dict[str, str], complaint: str) -> None:
@@ -38,11 +41,32 @@ def test_production_refuses_unsafe_settings(env: dict[str, str], complaint: str)
         Config.from_env({"APP_ENV": "production", **env})
 
 
-def test_production_starts_with_a_strong_secret_and_a_database() -> None:
+def test_production_starts_with_a_strong_secret_and_a_database_over_tls() -> None:
     config = Config.from_env(
-        {"APP_ENV": "production", "JWT_SECRET": STRONG, "MONGODB_URI": "mongodb://db/?replicaSet=rs0"}
+        {"APP_ENV": "production", "JWT_SECRET": STRONG, "MONGODB_URI": "mongodb://db/?replicaSet=rs0&tls=true"}
     )
     assert config.production and config.metrics_public is False
+    assert Config.from_env(
+        {
+            "APP_ENV": "production",
+            "JWT_SECRET": STRONG,
+            "MONGODB_URI": "mongodb+srv://db.example/",
+            "REDIS_URL": "rediss://c",
+        }
+    ).production
+
+
+def test_production_accepts_plaintext_only_when_told_the_network_is_private() -> None:
+    config = Config.from_env(
+        {
+            "APP_ENV": "production",
+            "JWT_SECRET": STRONG,
+            "MONGODB_URI": "mongodb://db/?replicaSet=rs0",
+            "REDIS_URL": "redis://cache:6379",
+            "ALLOW_INSECURE_TRANSPORT": "1",
+        }
+    )
+    assert config.allow_insecure_transport
 
 
 @pytest.mark.parametrize(
