@@ -24,9 +24,9 @@ from pathlib import Path
 from bson import ObjectId
 
 from server.clock import utcnow
-from server.devdb import LocalDatabase
 from server.store import Stores
 from server.store.client import make_client
+from server.store.devdb import LocalDatabase
 from server.store.indexes import ensure_indexes
 
 

@@ -12,11 +12,16 @@ The server imports from here and nowhere else; this package imports nothing from
 from .detection import CATEGORIES, SEVERITIES, Detection, Match
 from .detector import LEXICON_VERSION, Detector, scan
 from .lexicon import Lexicon, LexiconError, load_lexicon
+from .policy import Decision, fail_safe
+from .policy import decide as decide_policy
 from .resources import crisis_resources
 from .semantic import ModelUnavailable, SemanticDetector, detect, load_semantic
 
 __all__ = [
     "CATEGORIES",
+    "Decision",
+    "decide_policy",
+    "fail_safe",
     "LEXICON_VERSION",
     "SEVERITIES",
     "Detection",

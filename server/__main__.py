@@ -54,9 +54,9 @@ def serve(config: Config) -> None:
 
 
 async def with_stores(config: Config, action: Callable[..., Awaitable[None]]) -> None:
-    from server.devdb import LocalDatabase
     from server.store import Stores
     from server.store.client import make_client
+    from server.store.devdb import LocalDatabase
     from server.store.indexes import ensure_indexes
 
     local = None
@@ -110,7 +110,7 @@ def main(argv: list[str] | None = None) -> int:
             return 2
 
         async def create_user(stores) -> None:  # type: ignore[no-untyped-def]
-            from server import pseudonyms
+            from server.actions import pseudonyms
 
             user = await stores.users.create(
                 username=args.username,

@@ -12,8 +12,10 @@ import socketio
 from aiohttp import web
 
 from moderation import Detector, load_lexicon
-from server import alerts, background, sessions
-from server.api import (
+from server.actions import alerts, background
+from server.config import Config
+from server.context import AppContext
+from server.http import (
     admin_routes,
     audit_routes,
     auth_routes,
@@ -23,17 +25,16 @@ from server.api import (
     room_routes,
     static_routes,
 )
-from server.api.middleware import errors, security_headers
-from server.config import Config
-from server.context import AppContext
-from server.control import ControlBus
-from server.devdb import LocalDatabase
+from server.http.middleware import errors, security_headers
 from server.keys import CONTEXT
+from server.realtime import sessions
+from server.realtime.control import ControlBus
 from server.seed import bootstrap_staff, seed_demo
-from server.sockets import ChatServer, TextPacket, setup_socket_handlers
 from server.store import Stores
 from server.store.client import make_client
+from server.store.devdb import LocalDatabase
 from server.store.indexes import ensure_indexes
+from server.wire.sockets import ChatServer, TextPacket, setup_socket_handlers
 
 log = logging.getLogger(__name__)
 MAX_HTTP_BODY = 256 * 1024

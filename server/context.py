@@ -11,15 +11,15 @@ from dataclasses import dataclass, field
 import socketio
 
 from moderation import Detector
-from server.caches import SendPathCaches
+from server.actions.caches import SendPathCaches
+from server.actions.crisis_outbox import CrisisOutbox
+from server.actions.detection import DetectionService
+from server.actions.ratelimit import TokenBucket
 from server.config import Config
-from server.control import ControlBus
-from server.crisis_outbox import CrisisOutbox
-from server.detection import DetectionService
-from server.notify import Notifier
-from server.presence import Presence
-from server.ratelimit import TokenBucket
-from server.registry import Registry
+from server.realtime.control import ControlBus
+from server.realtime.notify import Notifier
+from server.realtime.presence import Presence
+from server.realtime.registry import Registry
 from server.store import Stores
 
 SEND_RATE_PER_SECOND = 5

@@ -17,7 +17,7 @@
     └── Internal           500
 
 Socket handlers turn them into `{"ok": false, "error": {...}}` acks (server/sockets.py);
-HTTP handlers into `{"error": {...}}` bodies (server/http/errors.py). Anything that is
+HTTP handlers into `{"error": {...}}` bodies (server/http/middleware.py). Anything that is
 not a ChatError is logged with ids only and reported as `internal`, never with its text.
 """
 

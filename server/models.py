@@ -19,6 +19,47 @@ OUTCOMES = ("false_positive", "supported_in_chat", "contacted_patient", "emergen
 LANGUAGES = ("en", "es")
 
 
+SEVERITY_RANK = {"high": 3, "medium": 2, "low": 1}  # stored beside severity, for sorting
+
+
+@dataclass(frozen=True)
+class Origin:
+    """Where a request came from (the real client address; see http/common.py), for the audit."""
+
+    ip: str | None
+    user_agent: str | None
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    id: ObjectId
+    at: datetime
+    actor_id: ObjectId | None
+    actor_name: str | None
+    actor_role: str | None
+    action: str
+    target_type: str
+    target_id: str | None
+    origin: Origin
+    details: dict[str, Any]
+
+    @classmethod
+    def from_doc(cls, doc: dict[str, Any]) -> AuditEntry:
+        origin = doc.get("origin") or {}
+        return cls(
+            id=doc["_id"],
+            at=doc["at"],
+            actor_id=doc.get("actor_id"),
+            actor_name=doc.get("actor_name"),
+            actor_role=doc.get("actor_role"),
+            action=doc["action"],
+            target_type=doc.get("target_type", ""),
+            target_id=doc.get("target_id"),
+            origin=Origin(origin.get("ip"), origin.get("user_agent")),
+            details=doc.get("details", {}),
+        )
+
+
 @dataclass(frozen=True)
 class User:
     id: ObjectId

@@ -25,16 +25,16 @@ from aiohttp import web
 from bson import ObjectId
 from pymongo import AsyncMongoClient
 
-from server import pseudonyms
+from server.actions import pseudonyms
 from server.app import create_app
 from server.auth import issue_token
 from server.config import Config
 from server.context import AppContext
-from server.devdb import LocalDatabase, free_port
 from server.keys import CONTEXT
 from server.models import Room, User
 from server.passwords import hash_password
 from server.store import Stores
+from server.store.devdb import LocalDatabase, free_port
 
 TEST_SECRET = "test-secret-" + "x" * 40
 PASSWORD = "correct-horse-battery"

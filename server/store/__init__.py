@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pymongo.asynchronous.database import AsyncDatabase
 
 from server.store.audit import AuditStore
+from server.store.client import ping
 from server.store.cohorts import CohortStore
 from server.store.flags import FlagStore
 from server.store.login_failures import LoginFailureStore
@@ -28,6 +29,10 @@ class Stores:
     flags: FlagStore
     audit: AuditStore
     login_failures: LoginFailureStore
+
+    async def ping(self) -> bool:
+        """Whether the database answers (for /readyz)."""
+        return await ping(self.db)
 
     @classmethod
     def open(cls, db: AsyncDatabase) -> Stores:

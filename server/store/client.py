@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import ConnectionFailure, PyMongoError
+from pymongo.errors import PyMongoError
 
 
 def make_client(uri: str, timeout_ms: int) -> AsyncMongoClient:
@@ -32,10 +32,3 @@ async def ping(db: AsyncDatabase) -> bool:
     except PyMongoError:
         return False
     return True
-
-
-def is_outage(exc: PyMongoError) -> bool:
-    """A failure a client can act on by retrying later (`unavailable`): the database is
-    unreachable or too slow. Anything else, a bad query say, is a bug and stays `internal`
-    so that it is noticed rather than mistaken for an outage."""
-    return isinstance(exc, ConnectionFailure) or bool(getattr(exc, "timeout", False))

@@ -16,9 +16,7 @@ from pymongo import ReturnDocument
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
-from server.models import Flag
-
-SEVERITY_RANK = {"high": 3, "medium": 2, "low": 1}
+from server.models import SEVERITY_RANK, Flag
 
 
 class FlagStore:

@@ -2,7 +2,7 @@
 
 An attempt is recorded before its password is checked (so 40 parallel guesses all count)
 and forgotten if it succeeds; what remains are failures. Keys: (username, address) pairs,
-usernames, and addresses (see api/auth_routes.py for the limits). The limit holds for
+usernames, and addresses (see http/auth_routes.py for the limits). The limit holds for
 the whole deployment, not per process. Entries older than the window are deleted as new
 ones come.
 """

@@ -11,7 +11,7 @@ import pytest
 from bson import ObjectId
 from playwright.async_api import expect
 
-from server.store.audit import Origin
+from server.models import Origin
 from tests.browser.conftest import PersonFactory, abort_connections, already_stopped, kill, start_on_same_port, tid
 from tests.conftest import Cohort, RunningServer, World
 

@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from server.api.middleware import CSP
+from server.http.middleware import CSP
 from tests.conftest import PASSWORD, Cohort, World
 
 

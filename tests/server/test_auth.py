@@ -299,7 +299,7 @@ async def test_an_idle_session_is_ended_and_activity_keeps_it(world_factory) -> 
     """The idle sweep is run at a later time (an injected clock), not waited for."""
     import time as clock
 
-    from server import idle_logoff
+    from server.actions import idle_logoff
 
     world = await world_factory(idle_timeout_seconds=600)
     room, (idle_user, busy_user) = await world.scene("patient", "patient")

@@ -265,7 +265,7 @@ async def test_a_flood_of_reports_is_rate_limited(world: World, cohort: Cohort) 
 async def test_when_the_detector_fails_the_message_is_held_and_a_counselor_is_alerted(world_factory) -> None:  # type: ignore[no-untyped-def]
     """Fail toward a human: a detector crash must never let a message through unjudged."""
     from moderation import Detection, Detector, load_lexicon
-    from server.detection import DetectionService
+    from server.actions.detection import DetectionService
 
     class Broken(Detector):
         def scan(self, text: str) -> Detection:

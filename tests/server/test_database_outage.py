@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from server.devdb import LocalDatabase
+from server.store.devdb import LocalDatabase
 from tests.conftest import World, new_client_id
 
 

@@ -13,9 +13,9 @@ import pytest
 from aiohttp import web
 from bson import ObjectId
 
-from server import escalation
+from server.actions import escalation
 from server.clock import utcnow
-from server.devdb import free_port
+from server.store.devdb import free_port
 from tests.conftest import World
 
 CRISIS = "I want to kill myself tonight"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from server import escalation
+from server.actions import escalation
 from server.clock import utcnow
 from tests.conftest import Cohort, World
 

@@ -17,7 +17,7 @@ import redis.asyncio as aioredis
 import redis.exceptions
 from bson import ObjectId
 
-from server.devdb import free_port
+from server.store.devdb import free_port
 from tests.conftest import PASSWORD, World, open_probe
 
 pytestmark = pytest.mark.redis
@@ -112,7 +112,7 @@ async def test_escalation_across_processes_tells_each_counselor_once_and_the_rig
     counselor (process two) hears of it first at level 1: alert:new only."""
     from datetime import timedelta
 
-    from server import escalation
+    from server.actions import escalation
     from server.clock import utcnow
 
     one = await server_factory(redis_url=redis_url, escalate_after_seconds=60, semantic_detection=False)

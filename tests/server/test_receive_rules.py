@@ -1,4 +1,4 @@
-"""Who may receive what, checked as a table over every flow (server/receive_rules.py).
+"""Who may receive what, checked as a table over every flow (server/wire/receive_rules.py).
 
 A patient, a counselor of the cohort, a counselor of another cohort and staff are
 connected through send, hold, report, escalation, reconnect, on call and release; every
@@ -11,9 +11,9 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from server import escalation
+from server.actions import escalation
 from server.clock import utcnow
-from server.receive_rules import Viewer, violations
+from server.wire.receive_rules import Viewer, violations
 from tests.conftest import Probe, World
 
 CRISIS = "I want to kill myself tonight"

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from server import events
-from server.receive_rules import RECEIVERS, Viewer, may_receive, violations
+from server.wire import events
+from server.wire.receive_rules import RECEIVERS, Viewer, may_receive, violations
 
 PATIENT = Viewer("p1", "patient", frozenset({"c1"}))
 COUNSELOR = Viewer("u2", "counselor", frozenset({"c1"}))

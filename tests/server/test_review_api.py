@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 from bson import ObjectId
 
-from server import retention
+from server.actions import retention
 from server.clock import utcnow
 from tests.conftest import Cohort, World
 

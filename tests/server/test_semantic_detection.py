@@ -122,7 +122,7 @@ async def test_a_lexicon_crisis_never_waits_behind_the_models_queue() -> None:
     import threading
 
     from moderation import Detector, SemanticDetector, load_lexicon, load_semantic, scan
-    from server.detection import DetectionService
+    from server.actions.detection import DetectionService
 
     armed, entered, release = threading.Event(), threading.Event(), threading.Event()
     real = load_semantic()

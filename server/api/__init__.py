@@ -1,1 +1,0 @@
-"""The HTTP API (PROTOCOL.md "HTTP API"): one module per area, wired in routes.py."""
