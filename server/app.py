@@ -106,6 +106,9 @@ def create_app(config: Config) -> web.Application:
             ctx.detection.late = functools.partial(alerts.late_verdict, ctx)
             await ctx.detection.start()
             tasks = start_background_tasks(ctx)
+            if local is not None:
+                tasks.append(asyncio.create_task(local.supervise(), name="devdb-supervisor"))
+            ctx.local_database = local
             yield
             for task in tasks:
                 task.cancel()

@@ -21,6 +21,7 @@ from server.realtime.notify import Notifier
 from server.realtime.presence import Presence
 from server.realtime.registry import Registry
 from server.store import Stores
+from server.store.devdb import LocalDatabase
 
 SEND_RATE_PER_SECOND = 5
 SEND_BURST = 10
@@ -63,4 +64,5 @@ class AppContext:
         )
         self.caches = SendPathCaches(self.stores)
         self.crisis_outbox = CrisisOutbox(self.stores.flags)
+        self.local_database: LocalDatabase | None = None  # development only: the supervised local DB
         self.presence = Presence(self.registry, self.config.redis_url)

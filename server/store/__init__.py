@@ -5,6 +5,7 @@ One module per collection group; `Stores` bundles them for the app (server/keys.
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 
 from pymongo.asynchronous.database import AsyncDatabase
@@ -30,9 +31,13 @@ class Stores:
     audit: AuditStore
     login_failures: LoginFailureStore
 
-    async def ping(self) -> bool:
-        """Whether the database answers (for /readyz)."""
-        return await ping(self.db)
+    async def ping(self, within: float = 1.0) -> bool:
+        """Whether the database answers within `within` seconds (for /readyz, which a
+        load balancer polls: it must not hang for DB_TIMEOUT_MS when the database is gone)."""
+        try:
+            return await asyncio.wait_for(ping(self.db), within)
+        except TimeoutError:
+            return False
 
     @classmethod
     def open(cls, db: AsyncDatabase) -> Stores:

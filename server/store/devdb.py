@@ -4,14 +4,21 @@ When MONGODB_URI is unset in development, the app starts one itself: `mongod` wh
 is on PATH, else FerretDB (built by `make setup` into .bin/) on its embedded SQLite
 backend. It listens on a free loopback port, keeps its files in a folder, and is
 stopped when the server exits. The test suite uses the same launcher.
+
+Supervised: a database that dies is restarted with back-off (`supervise`); it dies with
+the server even when the server is killed outright (the parent-death signal); and a
+lock on its folder refuses a second database on the same files.
 """
 
 from __future__ import annotations
 
 import asyncio
+import ctypes
+import fcntl
 import logging
 import os
 import shutil
+import signal
 import socket
 import subprocess
 from pathlib import Path
@@ -23,6 +30,16 @@ log = logging.getLogger(__name__)
 ROOT = Path(__file__).resolve().parents[2]  # server/store/devdb.py -> the repository
 FERRETDB = ROOT / ".bin" / "ferretdb"
 START_TIMEOUT_SECONDS = 60
+RESTART_FIRST, RESTART_MAX = 1.0, 30.0
+PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent() -> None:
+    """In the child, before exec: SIGTERM when the server process dies (Linux)."""
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+    except (OSError, AttributeError):
+        pass
 
 
 class DatabaseLauncherError(RuntimeError):
@@ -63,6 +80,9 @@ class LocalDatabase:
         self.data_dir = data_dir
         self.port = port or free_port()
         self._process: subprocess.Popen[bytes] | None = None
+        self._lock: int | None = None
+        self.restarts = 0
+        self.restarted = asyncio.Event()  # set after each restart by supervise()
 
     @property
     def uri(self) -> str:
@@ -74,9 +94,16 @@ class LocalDatabase:
 
     async def start(self) -> str:
         self.data_dir.mkdir(parents=True, exist_ok=True)
+        self._take_lock()
         command = server_command(self.data_dir, self.port)
         log_file = open(self.data_dir / "server.log", "ab")  # noqa: SIM115 - owned by the child
-        self._process = subprocess.Popen(command, stdout=log_file, stderr=subprocess.STDOUT, start_new_session=True)
+        self._process = subprocess.Popen(
+            command,
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # Ctrl-C reaches the server, which then stops us in order
+            preexec_fn=_die_with_parent,  # noqa: PLW1509 - prctl only; it exists for this
+        )
         log_file.close()
         await self._wait_until_ready()
         log.info("local %s on port %d (files in %s)", self.kind, self.port, self.data_dir)
@@ -102,16 +129,51 @@ class LocalDatabase:
         finally:
             await client.close()
 
+    def _take_lock(self) -> None:
+        if self._lock is not None:
+            return
+        fd = os.open(self.data_dir / "lock", os.O_CREAT | os.O_RDWR, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            os.close(fd)
+            raise DatabaseLauncherError(
+                f"another server is already running a database on {self.data_dir}; stop it, or set DATA_DIR"
+            ) from None
+        self._lock = fd
+
+    async def supervise(self) -> None:
+        """Restart the database whenever it dies, with back-off, until cancelled."""
+        delay = RESTART_FIRST
+        while True:
+            await asyncio.sleep(0.5)
+            process = self._process
+            if process is None or process.poll() is None:
+                continue
+            log.error("the local database exited with code %s; restarting in %.0fs", process.returncode, delay)
+            await asyncio.sleep(delay)
+            try:
+                await self.start()
+            except DatabaseLauncherError as exc:
+                log.error("restarting the local database failed: %s", exc)
+                delay = min(RESTART_MAX, delay * 2)
+                continue
+            delay = RESTART_FIRST
+            self.restarts += 1
+            self.restarted.set()
+
     def stop(self) -> None:
         process, self._process = self._process, None
-        if process is None or process.poll() is not None:
-            return
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        if process is not None and process.poll() is None:
+            process.terminate()
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+        if self._lock is not None:
+            os.close(self._lock)  # releases the flock
+            self._lock = None
 
     def pid(self) -> int | None:
         return self._process.pid if self._process else None
