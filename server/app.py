@@ -12,7 +12,7 @@ import socketio
 from aiohttp import web
 
 from moderation import Detector, load_lexicon
-from server.actions import alerts, background
+from server.actions import background, flags
 from server.config import Config
 from server.context import AppContext
 from server.http import (
@@ -103,7 +103,7 @@ def create_app(config: Config) -> web.Application:
             setup_socket_handlers(sio, ctx)
             await control.start()
             await ctx.presence.start()
-            ctx.detection.late = functools.partial(alerts.late_verdict, ctx)
+            ctx.detection.late = functools.partial(flags.late_verdict, ctx)
             await ctx.detection.start()
             tasks = start_background_tasks(ctx)
             if local is not None:

@@ -55,6 +55,7 @@ class Config:
     idle_timeout_seconds: int | None = None
     max_socket_payload_bytes: int = 64 * 1024
     max_sockets_per_user: int = 5
+    silence_days: int = 3  # 0: no silence signal
     allow_insecure_transport: bool = False  # production: plaintext database/Redis only if set
     semantic_detection: bool = True
     model_dir: str | None = None
@@ -109,6 +110,7 @@ class Config:
             db_timeout_ms=reader.integer("DB_TIMEOUT_MS", 5000, 100, 60000),
             idle_timeout_seconds=reader.optional_int("IDLE_TIMEOUT_SECONDS", 1, 7 * 86400),
             allow_insecure_transport=reader.flag("ALLOW_INSECURE_TRANSPORT"),
+            silence_days=reader.integer("SILENCE_DAYS", 3, 0, 60),
             max_sockets_per_user=reader.integer("MAX_SOCKETS_PER_USER", 5, 1, 100),
             semantic_detection=reader.flag("SEMANTIC_DETECTION", default=True),
             model_dir=reader.text("MODEL_DIR"),

@@ -14,7 +14,7 @@ from typing import Any
 from bson import ObjectId
 
 from moderation import Decision, Detection
-from server.actions import alerts
+from server.actions import assessment, flags, routing
 from server.actions.access import access_room
 from server.actions.audit import record
 from server.clock import utcnow
@@ -156,7 +156,7 @@ async def send_message(ctx: AppContext, conn: Connection, cmd: SendMessage) -> M
             return await _finish_retry(ctx, stored)
         if isinstance(refusal, RateLimited):
             raise refusal  # a flood is not scanned: that is what the limit protects
-        detection, decision, _ = await alerts.assess(ctx, cmd.text, room)
+        detection, decision, _ = await assessment.assess(ctx, cmd.text, room)
         if decision.flag:
             unposted = _message_doc(principal, room, cmd, now, decision.status)
             await _await_crisis_alone(
@@ -169,7 +169,7 @@ async def send_message(ctx: AppContext, conn: Connection, cmd: SendMessage) -> M
         raise refusal
 
     context = ctx.detection.context_for(room.id, principal.user_id)
-    detection, decision, verdict = await alerts.assess(ctx, cmd.text, room, context)
+    detection, decision, verdict = await assessment.assess(ctx, cmd.text, room, context)
     doc = _message_doc(principal, room, cmd, now, decision.status)
     flag_doc = await _crisis_first(ctx, principal, room, doc, detection, decision) if decision.flag else None
     try:
@@ -189,6 +189,11 @@ async def send_message(ctx: AppContext, conn: Connection, cmd: SendMessage) -> M
     if verdict is not None and verdict.deferred:
         ctx.detection.judge_later(message.id, cmd.text, context, first=verdict.urgent)
     await deliver(ctx, message, flag, send_resources=decision.send_resources)
+    if principal.role == "patient":
+        try:
+            await ctx.stores.activity.note(principal.user_id, now.date())  # for the silence signal
+        except StorageError as exc:  # the message is stored and out: this only feeds a weak signal
+            log.warning("activity of user %s not recorded (%s)", principal.user_id, type(exc).__name__)
     return message
 
 
@@ -217,10 +222,10 @@ async def _crisis_first(
 ) -> dict[str, Any]:
     """The flag document of a flagged message, and the author's crisis resources at once:
     from the verdict, before any write, so a slow or absent database never delays them."""
-    flag_doc = alerts.detector_flag_doc(doc, room, detection)
+    flag_doc = flags.detector_flag_doc(doc, room, detection)
     doc.update(flag_ids=[flag_doc["_id"]], severity=flag_doc["severity"], categories=flag_doc["categories"])
     if decision.send_resources and principal.role == "patient":
-        await alerts.send_crisis_resources(ctx, principal.user_id, doc["_id"], language=principal.language)
+        await routing.send_crisis_resources(ctx, principal.user_id, doc["_id"], language=principal.language)
     flag_doc["resources_sent"] = True  # sent now, or not wanted for this message
     return flag_doc
 
@@ -231,15 +236,15 @@ async def _await_crisis_alone(ctx: AppContext, flag_doc: dict[str, Any], deadlin
     memory and kept in the crisis outbox until it does."""
     try:
         async with asyncio.timeout_at(deadline):
-            flag, _ = await alerts.store_flag_promptly(ctx, flag_doc)
+            flag, _ = await flags.store_flag_promptly(ctx, flag_doc)
             if not flag.alerted:
-                await alerts.route_new_flag(ctx, flag)
+                await routing.route_new_flag(ctx, flag)
     except (TimeoutError, StorageError) as exc:
         if isinstance(exc, StorageError) and not is_outage(exc):
             raise
         if not flag_doc["alerted"]:
-            await alerts.alert_from_memory(ctx, flag_doc)
-        alerts.keep_for_later(ctx, flag_doc)
+            await routing.alert_from_memory(ctx, flag_doc)
+        routing.keep_for_later(ctx, flag_doc)
 
 
 async def _stored_send(ctx: AppContext, author_id: ObjectId, client_id: str) -> Message | None:
@@ -259,7 +264,7 @@ async def _store(
     words still reach a human through the open flag. (message, flag, created)."""
     flag = None
     if flag_doc is not None:
-        flag, fresh = await alerts.store_flag_promptly(ctx, flag_doc)
+        flag, fresh = await flags.store_flag_promptly(ctx, flag_doc)
         if not fresh:  # this send was flagged before: a retry
             stored = await ctx.stores.messages.by_client_id(doc["author_id"], doc["client_id"])
             if stored is not None:
@@ -289,7 +294,7 @@ async def deliver(ctx: AppContext, message: Message, flag: Flag | None, *, send_
         await ctx.notifier.message_new(message)
     finally:  # a failed broadcast (the message is stored; a retry returns it) must not cost the alert
         if flag is not None:
-            await alerts.deliver_new_flag(ctx, flag, send_resources=send_resources, message=message)
+            await routing.deliver_new_flag(ctx, flag, send_resources=send_resources, message=message)
     ctx.stores.messages.note_delivered(message.id)
 
 

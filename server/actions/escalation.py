@@ -19,7 +19,7 @@ from typing import Any
 import aiohttp
 from bson import ObjectId
 
-from server.actions import alerts
+from server.actions import routing
 from server.clock import iso, utcnow
 from server.context import AppContext
 from server.models import Flag, Origin
@@ -135,7 +135,7 @@ async def send_due_webhooks(ctx: AppContext, now: datetime) -> None:
         await ctx.stores.flags.set_webhook_result(flag.id, state, due)
         updated = await ctx.stores.flags.get(flag.id)
         if updated is not None:
-            await ctx.notifier.alert(events.ALERT_UPDATED, updated, alerts.viewer_rooms(updated))
+            await ctx.notifier.alert(events.ALERT_UPDATED, updated, routing.viewer_rooms(updated))
 
 
 def webhook_body(ctx: AppContext, flag: Flag) -> dict[str, Any]:

@@ -4,7 +4,7 @@
 patient pressed it. A help request is a high-severity flag with `source: "help_button"`,
 routed, alerted and escalated exactly like a detector flag; it never shows in any room.
 The patient gets the crisis resources at once, is told plainly whether a counselor is on
-call, and later hears (`help:updated`, alerts.tell_help_requester) when a counselor has
+call, and later hears (`help:updated`, flags.tell_help_requester) when a counselor has
 acknowledged the request.
 A repeat press while the request is open updates that flag instead of making another.
 """
@@ -15,7 +15,7 @@ from typing import Any
 
 from bson import ObjectId
 
-from server.actions import alerts
+from server.actions import routing
 from server.actions.access import access_room
 from server.actions.audit import record
 from server.clock import utcnow
@@ -38,12 +38,12 @@ async def request_help(ctx: AppContext, conn: Connection, cmd: HelpRequest) -> d
         raise RateLimited(retry_after=wait)
     room = await _room_for(ctx, conn, cmd.room_id)
     # The numbers first, from memory: nothing below may delay them.
-    await alerts.send_crisis_resources(ctx, principal.user_id, ObjectId(), language=principal.language)
+    await routing.send_crisis_resources(ctx, principal.user_id, ObjectId(), language=principal.language)
     on_call = await ctx.presence.anyone_oncall(room.cohort_id) or await ctx.presence.anyone_oncall(None)
     flag = await ctx.stores.flags.open_help_request(principal.user_id)
     if flag is not None:
         flag = await ctx.stores.flags.press_again(flag.id, cmd.note, utcnow())
-        await ctx.notifier.alert(events.ALERT_UPDATED, flag, alerts.viewer_rooms(flag))
+        await ctx.notifier.alert(events.ALERT_UPDATED, flag, routing.viewer_rooms(flag))
     else:
         flag = await _new_request(ctx, conn, room, cmd.note)
     await record(ctx, "help.request", principal, ("flag", flag.id), conn.origin, repeat=flag.help_presses > 1)
@@ -80,7 +80,7 @@ async def _new_request(ctx: AppContext, conn: Connection, room: Room, note: str 
             "last_pressed_at": now,
         }
     )
-    return await alerts.route_new_flag(ctx, flag)
+    return await routing.route_new_flag(ctx, flag)
 
 
 async def _room_for(ctx: AppContext, conn: Connection, room_id: ObjectId | None) -> Room:

@@ -16,7 +16,7 @@ import asyncio
 import logging
 from datetime import datetime, timedelta
 
-from server.actions import alerts, chat
+from server.actions import chat, routing
 from server.clock import utcnow
 from server.context import AppContext
 from server.models import Flag
@@ -45,7 +45,7 @@ async def sweep(ctx: AppContext, now: datetime | None = None) -> tuple[int, int]
     flags = 0
     for unalerted in await ctx.stores.flags.unalerted(now - FLAG_GRACE):
         log.warning("flag %s was never alerted; alerting now", unalerted.id)
-        await alerts.route_new_flag(ctx, unalerted)
+        await routing.route_new_flag(ctx, unalerted)
         flags += 1
     messages = 0
     for message in await ctx.stores.messages.undelivered(now - MESSAGE_GRACE):

@@ -10,7 +10,7 @@ from aiohttp import web
 from bson import ObjectId
 from bson.errors import InvalidId
 
-from server.actions import alerts
+from server.actions import flags
 from server.actions.audit import record
 from server.errors import Forbidden, Invalid
 from server.http.common import (
@@ -82,7 +82,7 @@ async def list_flags(request: web.Request) -> web.Response:
 async def get_flag(request: web.Request) -> web.Response:
     caller = await moderator(request)
     ctx = context(request)
-    flag = await alerts.access_flag(ctx, caller, path_id(request, "id"), origin(request))
+    flag = await flags.access_flag(ctx, caller, path_id(request, "id"), origin(request))
     await record(ctx, "flag.read", caller, ("flag", flag.id), origin(request))
     before: list[Any] = []
     after: list[Any] = []
@@ -103,7 +103,7 @@ async def get_flag(request: web.Request) -> web.Response:
 
 async def acknowledge(request: web.Request) -> web.Response:
     caller = await moderator(request)
-    flag = await alerts.acknowledge(context(request), caller, path_id(request, "id"), origin(request))
+    flag = await flags.acknowledge(context(request), caller, path_id(request, "id"), origin(request))
     return json_response({"flag": flag_payload(flag)})
 
 
@@ -116,7 +116,7 @@ async def resolve(request: web.Request) -> web.Response:
     note = data.get("note")
     if note is not None and (not isinstance(note, str) or len(note) > 2000):
         raise Invalid("'note' must be a string of at most 2000 characters.")
-    flag = await alerts.resolve(context(request), caller, path_id(request, "id"), outcome, note, origin(request))
+    flag = await flags.resolve(context(request), caller, path_id(request, "id"), outcome, note, origin(request))
     return json_response({"flag": flag_payload(flag)})
 
 

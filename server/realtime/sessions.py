@@ -15,7 +15,7 @@ from typing import Any
 
 from bson import ObjectId
 
-from server.actions import alerts, chat, escalation
+from server.actions import chat, escalation, oncall
 from server.context import AppContext
 from server.realtime.registry import Connection
 from server.wire import events
@@ -60,7 +60,7 @@ async def membership_changed(ctx: AppContext, command: dict[str, Any]) -> None:
         conn.principal = type(principal)(**{**principal.__dict__, "cohort_ids": frozenset(cohorts)})
         if not command["present"]:
             await _remove_from_cohort_rooms(ctx, conn, cohort_id)
-        await alerts.join_alert_rooms(ctx, conn, oncall=conn.oncall)
+        await oncall.join_alert_rooms(ctx, conn, oncall=conn.oncall)
         if not command["present"] and principal.role == "counselor":
             for name in (events.cohort_counselors(cohort_id), events.oncall_room(cohort_id)):
                 await ctx.sio.leave_room(conn.sid, name)
@@ -94,8 +94,8 @@ async def mute_changed(ctx: AppContext, command: dict[str, Any]) -> None:
     ctx.caches.mutes.invalidate(ObjectId(command["room_id"]))
 
 
-async def oncall(ctx: AppContext, command: dict[str, Any]) -> None:
-    await alerts.apply_oncall(ctx, ObjectId(command["user_id"]), command["on"])
+async def oncall_changed(ctx: AppContext, command: dict[str, Any]) -> None:
+    await oncall.apply_oncall(ctx, ObjectId(command["user_id"]), command["on"])
 
 
 def register(ctx: AppContext) -> None:
@@ -105,7 +105,7 @@ def register(ctx: AppContext) -> None:
         "kick": kick,
         "room_changed": room_changed,
         "mute_changed": mute_changed,
-        "oncall": oncall,
+        "oncall": oncall_changed,
         "renamed": renamed,
         "escalated": escalated,
     }

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from pymongo.asynchronous.database import AsyncDatabase
 
+from server.store.activity import ActivityStore
 from server.store.audit import AuditStore
 from server.store.client import ping
 from server.store.cohorts import CohortStore
@@ -30,6 +31,7 @@ class Stores:
     flags: FlagStore
     audit: AuditStore
     login_failures: LoginFailureStore
+    activity: ActivityStore
 
     async def ping(self, within: float = 1.0) -> bool:
         """Whether the database answers within `within` seconds (for /readyz, which a
@@ -50,4 +52,5 @@ class Stores:
             flags=FlagStore(db),
             audit=AuditStore(db),
             login_failures=LoginFailureStore(db),
+            activity=ActivityStore(db),
         )

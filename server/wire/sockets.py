@@ -18,7 +18,7 @@ from typing import Any
 
 import socketio
 
-from server.actions import alerts, chat, help_requests, moderate
+from server.actions import chat, flags, help_requests, moderate, oncall
 from server.actions.access import access_message, access_message_to_moderate
 from server.auth import authenticate
 from server.clock import iso, utcnow
@@ -107,7 +107,7 @@ def setup_socket_handlers(sio: ChatServer, ctx: AppContext) -> None:
         ctx.registry.add(conn)
         await sio.enter_room(sid, events.user_room(principal.user_id))
         await sio.enter_room(sid, events.token_room(principal.jti))
-        await alerts.join_alert_rooms(ctx, conn, oncall=user.oncall)
+        await oncall.join_alert_rooms(ctx, conn, oncall=user.oncall)
         _end_at_token_expiry(ctx, conn)
         _limit_sockets(ctx, conn)
         spawn(_after_connect(ctx, conn))
@@ -180,7 +180,7 @@ async def _after_connect(ctx: AppContext, conn: Connection) -> None:
                 "server_time": iso(utcnow()),
             },
         )
-        await alerts.deliver_open_flags(ctx, conn)
+        await oncall.deliver_open_flags(ctx, conn)
     except Exception:
         log.exception("session set-up failed for sid %s", conn.sid)
 
@@ -280,17 +280,17 @@ async def on_typing(ctx: AppContext, conn: Connection, data: Any) -> dict[str, A
 
 
 async def on_oncall(ctx: AppContext, conn: Connection, data: Any) -> dict[str, Any]:
-    return {"oncall": await alerts.set_oncall(ctx, conn, schemas.parse_oncall(data).on)}
+    return {"oncall": await oncall.set_oncall(ctx, conn, schemas.parse_oncall(data).on)}
 
 
 async def on_flag_ack(ctx: AppContext, conn: Connection, data: Any) -> dict[str, Any]:
-    flag = await alerts.acknowledge(ctx, conn.principal, schemas.parse_flag_ref(data).flag_id, conn.origin)
+    flag = await flags.acknowledge(ctx, conn.principal, schemas.parse_flag_ref(data).flag_id, conn.origin)
     return {"flag": flag_payload(flag)}
 
 
 async def on_flag_resolve(ctx: AppContext, conn: Connection, data: Any) -> dict[str, Any]:
     cmd = schemas.parse_flag_resolve(data)
-    flag = await alerts.resolve(ctx, conn.principal, cmd.flag_id, cmd.outcome, cmd.note, conn.origin)
+    flag = await flags.resolve(ctx, conn.principal, cmd.flag_id, cmd.outcome, cmd.note, conn.origin)
     return {"flag": flag_payload(flag)}
 
 
@@ -300,7 +300,7 @@ async def on_report(ctx: AppContext, conn: Connection, data: Any) -> dict[str, A
     if wait > 0:
         raise RateLimited("You have sent many reports just now; a counselor will look at them.", retry_after=wait)
     message, room = await access_message(ctx, conn.principal, cmd.message_id)
-    flag = await alerts.report_message(ctx, conn.principal, message, room, cmd.reason, conn.origin)
+    flag = await flags.report_message(ctx, conn.principal, message, room, cmd.reason, conn.origin)
     return {"flag_id": str(flag.id)}
 
 
@@ -311,7 +311,7 @@ async def on_help(ctx: AppContext, conn: Connection, data: Any) -> dict[str, Any
 async def on_concern(ctx: AppContext, conn: Connection, data: Any) -> dict[str, Any]:
     cmd = schemas.parse_concern(data)
     message, room = await access_message_to_moderate(ctx, conn.principal, cmd.message_id)
-    flag = await alerts.mark_concerning(ctx, conn.principal, message, room, cmd, conn.origin)
+    flag = await flags.mark_concerning(ctx, conn.principal, message, room, cmd, conn.origin)
     return {"flag": flag_payload(flag)}
 
 

@@ -94,7 +94,9 @@ export function matchSummary(matches) {
 /** Why a flag has no matched term: the model, or a counselor, raised it. */
 /** What stands in for a flag's text when it has none. */
 export function missingText(flag) {
-  return flag.source === "help_button" ? "No note: the patient asked to be contacted." : "Message text unavailable";
+  if (flag.source === "help_button") return "No note: the patient asked to be contacted.";
+  if (flag.source === "silence") return "No message: this patient has gone quiet.";
+  return "Message text unavailable";
 }
 
 export function sourceNote(flag) {
@@ -114,6 +116,9 @@ export function sourceNote(flag) {
       { class: "help-request small", dataset: { testid: "flag-source-help" } },
       `${displayName(flag.author)} pressed “Ask a counselor to reach out”${presses}. Please reach out now.`,
     );
+  }
+  if (flag.source === "silence") {
+    return h("p", { class: "muted small", dataset: { testid: "flag-source-silence" } }, `Silence signal: ${flag.reason || "gone quiet"}. Consider reaching out.`);
   }
   if (flag.source === "counselor") {
     return h(

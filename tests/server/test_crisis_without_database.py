@@ -102,7 +102,7 @@ async def test_a_flag_stored_but_never_alerted_is_announced_as_new_by_the_sweep(
     doc = {"_id": ObjectId(), "author_id": author.user.id, "author_name": "Alice", "author_role": "patient"}
     doc.update(client_id=new_client_id(), text=CRISIS, created_at=utcnow() - timedelta(minutes=1))
     from moderation import scan
-    from server.actions.alerts import store_detector_flag
+    from server.actions.flags import store_detector_flag
 
     flag, _ = await store_detector_flag(ctx, doc, room, scan(CRISIS))  # the process died right after this
     assert not flag.alerted
@@ -123,7 +123,7 @@ async def test_an_unalerted_flag_that_escalates_arrives_as_new_for_everyone(worl
     doc = {"_id": ObjectId(), "author_id": alice.id, "author_name": "Alice", "author_role": "patient"}
     doc.update(client_id=new_client_id(), text=CRISIS, created_at=utcnow())
     from moderation import scan
-    from server.actions.alerts import store_detector_flag
+    from server.actions.flags import store_detector_flag
 
     flag, _ = await store_detector_flag(ctx, doc, room, scan(CRISIS))
 

@@ -191,7 +191,8 @@ async def test_slow_mode_refuses_the_second_message_inside_the_interval(world: W
     assert second["error"]["code"] == "slow_mode" and 28 <= second["error"]["retry_after"] <= 30
     assert counselor_send["ok"] is True
     await counselor.ok("mod:slow_mode", {"room_id": str(cohort.room.id), "seconds": 0})
-    assert (await alice.send(cohort.room.id, "third"))["ok"] is True
+    third = await alice.send(cohort.room.id, "third")
+    assert third["ok"] is True, third
 
 
 async def test_a_locked_room_refuses_patients_only(world: World, cohort: Cohort) -> None:

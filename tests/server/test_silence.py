@@ -1,0 +1,53 @@
+"""The silence signal: a previously active patient who goes quiet is flagged for the
+cohort's counselors, once, without an alert; driven by an injected clock."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from server.actions import silence
+from tests.conftest import Cohort, World
+
+NOW = datetime(2026, 12, 20, 15, 0, tzinfo=UTC)
+
+
+async def active_on(world: World, user_id, *days_ago: int) -> None:  # type: ignore[no-untyped-def]
+    for n in days_ago:
+        await world.stores.activity.note(user_id, (NOW - timedelta(days=n)).date())
+
+
+async def test_a_previously_active_patient_who_goes_quiet_is_flagged_once(world: World, cohort: Cohort) -> None:
+    counselor = await world.connect(cohort.counselor)
+    await counselor.ok("oncall:set", {"on": True})
+    await active_on(world, cohort.alice.id, 4, 5, 7, 9, 12)  # 5 active days, then silent for 3
+
+    raised = await silence.sweep(world.server.ctx, now=NOW)
+
+    assert [f.author_id for f in raised] == [cohort.alice.id]
+    flag = raised[0]
+    assert flag.severity == "low" and flag.source == "silence" and flag.cohort_id == cohort.id
+    _, queue = await world.http("GET", "/api/flags", cohort.counselor)
+    assert [f["id"] for f in queue["flags"]] == [str(flag.id)]
+    await counselor.nothing("alert:new")  # queue only: no alert, no sound
+    assert await silence.sweep(world.server.ctx, now=NOW + timedelta(days=1)) == []  # one flag per spell
+
+
+async def test_silence_leaves_alone_the_recently_active_and_the_never_active(world: World, cohort: Cohort) -> None:
+    await active_on(world, cohort.alice.id, 1, 4, 5, 7, 9)  # spoke yesterday
+    await active_on(world, cohort.bob.id, 6)  # one day in two weeks: rarely active
+    assert await silence.sweep(world.server.ctx, now=NOW) == []
+
+
+async def test_a_message_counts_as_activity(world: World, cohort: Cohort) -> None:
+    author = await world.connect(cohort.alice, join=cohort.room)
+    await author.send(cohort.room.id, "checking in")
+    today = datetime.now(UTC).date()
+    assert await world.stores.activity.active_days(cohort.alice.id, today, today) == {today}
+
+
+async def test_silence_days_zero_turns_the_signal_off(world_factory) -> None:  # type: ignore[no-untyped-def]
+    world: World = await world_factory(silence_days=0, semantic_detection=False)
+    room, (alice,) = await world.scene("patient")
+    await active_on(world, alice.id, 4, 5, 7, 9, 12)
+    assert await silence.sweep(world.server.ctx, now=NOW) == []
+    del room
