@@ -187,6 +187,9 @@ class OursTarget(Target):
             LOG_LEVEL="WARNING",
             SEMANTIC_DETECTION="1" if self.semantic else "0",
             METRICS_PUBLIC="1",
+            # every simulated client comes from 127.0.0.1: lift the per-address caps
+            MAX_SOCKETS_PER_ADDRESS="100000",
+            HANDSHAKES_PER_SECOND="100000",
         )
         return env
 

@@ -55,6 +55,8 @@ class Config:
     idle_timeout_seconds: int | None = None
     max_socket_payload_bytes: int = 64 * 1024
     max_sockets_per_user: int = 5
+    max_sockets_per_address: int = 500  # a clinic's wifi puts many patients behind one address
+    handshakes_per_second: float = 20.0  # per client address, bursts of ten times that
     silence_days: int = 3  # 0: no silence signal
     allow_insecure_transport: bool = False  # production: plaintext database/Redis only if set
     semantic_detection: bool = True
@@ -111,6 +113,8 @@ class Config:
             idle_timeout_seconds=reader.optional_int("IDLE_TIMEOUT_SECONDS", 1, 7 * 86400),
             allow_insecure_transport=reader.flag("ALLOW_INSECURE_TRANSPORT"),
             silence_days=reader.integer("SILENCE_DAYS", 3, 0, 60),
+            handshakes_per_second=float(reader.integer("HANDSHAKES_PER_SECOND", 20, 1, 100000)),
+            max_sockets_per_address=reader.integer("MAX_SOCKETS_PER_ADDRESS", 500, 1, 100000),
             max_sockets_per_user=reader.integer("MAX_SOCKETS_PER_USER", 5, 1, 100),
             semantic_detection=reader.flag("SEMANTIC_DETECTION", default=True),
             model_dir=reader.text("MODEL_DIR"),

@@ -37,7 +37,8 @@ LOGIN_WINDOW_SECONDS = 300
 TYPING_PER_SECOND, TYPING_BURST = 5, 10
 REPORTS_PER_MINUTE, REPORTS_BURST = 10, 5
 HELP_PER_MINUTE, HELP_BURST = 6, 5  # a repeat press updates the open request; this stops floods
-RENAMES_PER_HOUR, RENAMES_BURST = 3, 3  # choosing a pseudonym, not cycling through names
+RENAMES_PER_HOUR, RENAMES_BURST = 3, 3
+# choosing a pseudonym, not cycling through names
 
 
 @dataclass
@@ -64,5 +65,9 @@ class AppContext:
         )
         self.caches = SendPathCaches(self.stores)
         self.crisis_outbox = CrisisOutbox(self.stores.flags)
+        # Socket.IO connects per client address: a reconnect storm from a clinic's wifi
+        # passes (the client backs off with jitter); a flood from one address does not.
+        rate = self.config.handshakes_per_second
+        self.handshake_limiter = TokenBucket(rate, max(1, int(rate * 10)))
         self.local_database: LocalDatabase | None = None  # development only: the supervised local DB
         self.presence = Presence(self.registry, self.config.redis_url)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ipaddress
 import json
 from datetime import datetime
 from typing import Any
@@ -10,6 +9,7 @@ from typing import Any
 from aiohttp import web
 from bson import ObjectId
 
+from server import addresses
 from server.auth import authenticate, parse_object_id
 from server.clock import parse_iso
 from server.context import AppContext
@@ -23,34 +23,7 @@ def context(request: web.Request) -> AppContext:
 
 
 def client_address(request: web.Request) -> str:
-    """The real client: the peer, or, when the peer is one of TRUSTED_PROXIES, the
-    nearest address in X-Forwarded-For that is not itself a trusted proxy. Without this,
-    behind a TLS proxy every client shares one address (one login limit, one audit IP)."""
-    peer = request.remote or "unknown"
-    trusted = context(request).config.trusted_proxies
-    if not trusted or not _in(peer, trusted):
-        return peer
-    hops = [h.strip() for h in request.headers.get("X-Forwarded-For", "").split(",") if h.strip()]
-    for hop in reversed(hops):
-        if not _in(hop, trusted):
-            return hop if _valid(hop) else peer
-    return peer
-
-
-def _valid(address: str) -> bool:
-    try:
-        ipaddress.ip_address(address)
-    except ValueError:
-        return False
-    return True
-
-
-def _in(address: str, cidrs: tuple[str, ...]) -> bool:
-    try:
-        ip = ipaddress.ip_address(address)
-    except ValueError:
-        return False
-    return any(ip in ipaddress.ip_network(c, strict=False) for c in cidrs)
+    return addresses.client_address(request.remote, request.headers, context(request).config.trusted_proxies)
 
 
 def origin(request: web.Request) -> Origin:

@@ -75,6 +75,9 @@ class Registry:
     def all(self) -> list[Connection]:
         return list(self._by_sid.values())
 
+    def from_address(self, address: str | None) -> list[Connection]:
+        return [c for c in self._by_sid.values() if c.origin.ip == address]
+
     def of_user(self, user_id: ObjectId) -> list[Connection]:
         return list(self._by_user.get(user_id, {}).values())
 

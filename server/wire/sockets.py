@@ -18,6 +18,7 @@ from typing import Any
 
 import socketio
 
+from server import addresses
 from server.actions import chat, flags, help_requests, moderate, oncall
 from server.actions.access import access_message, access_message_to_moderate
 from server.auth import authenticate
@@ -79,9 +80,11 @@ def spawn(coro: Awaitable[Any]) -> None:
     task.add_done_callback(_background.discard)
 
 
-def origin_of(environ: dict[str, Any]) -> Origin:
+def origin_of(environ: dict[str, Any], trusted_proxies: tuple[str, ...]) -> Origin:
     request = environ.get("aiohttp.request")
-    ip = request.remote if request is not None else environ.get("REMOTE_ADDR")
+    peer = request.remote if request is not None else environ.get("REMOTE_ADDR")
+    headers = request.headers if request is not None else {}
+    ip = addresses.client_address(peer, headers, trusted_proxies)
     return Origin(ip=ip, user_agent=(environ.get("HTTP_USER_AGENT") or "")[:300] or None)
 
 
@@ -94,6 +97,15 @@ def setup_socket_handlers(sio: ChatServer, ctx: AppContext) -> None:
         eio_sid = sio.manager.eio_sid_from_sid(sid, "/")
         if eio_sid in _refused_sessions:  # one try per Engine.IO session: no token guessing
             raise refusal(Unauthorized())
+        origin = origin_of(environ, ctx.config.trusted_proxies)
+        wait = ctx.handshake_limiter.take(origin.ip)
+        if wait > 0 or len(ctx.registry.from_address(origin.ip)) >= ctx.config.max_sockets_per_address:
+            _close_engineio_later(sio, eio_sid)
+            raise refusal(
+                RateLimited(
+                    "Too many connections from your network; please try again shortly.", retry_after=max(wait, 5)
+                )
+            )
         token = auth.get("token") if isinstance(auth, dict) else None
         try:
             principal, user = await authenticate(ctx.config, ctx.stores, token)
@@ -103,7 +115,7 @@ def setup_socket_handlers(sio: ChatServer, ctx: AppContext) -> None:
         except StorageError:
             _close_engineio_later(sio, eio_sid)
             raise refusal(Unavailable()) from None
-        conn = Connection(sid=sid, principal=principal, origin=origin_of(environ))
+        conn = Connection(sid=sid, principal=principal, origin=origin)
         ctx.registry.add(conn)
         await sio.enter_room(sid, events.user_room(principal.user_id))
         await sio.enter_room(sid, events.token_room(principal.jti))

@@ -336,3 +336,24 @@ async def test_a_sixth_socket_of_one_user_ends_the_oldest_with_a_reason(world: W
     assert await sockets[0].next("session:ended") == {"reason": "too_many_sessions"}
     await asyncio.wait_for(sockets[0].disconnected.wait(), 5)
     assert all(s.client.connected for s in [*sockets[1:], sixth])
+
+
+async def test_connections_from_one_address_are_capped_with_a_clear_refusal(world_factory) -> None:  # type: ignore[no-untyped-def]
+    world: World = await world_factory(max_sockets_per_address=3, semantic_detection=False)
+    room, people = await world.scene("patient", "patient", "patient", "patient")
+    for person in people[:3]:
+        await world.connect(person)
+    refused = await open_probe(world.server.url, world.token(people[3]))
+    world.probes.append(refused)
+    assert not refused.client.connected and refused.refusal["code"] == "rate_limited"
+    del room
+
+
+async def test_a_flood_of_handshakes_from_one_address_is_throttled(world_factory) -> None:  # type: ignore[no-untyped-def]
+    world: World = await world_factory(handshakes_per_second=1.0, semantic_detection=False)
+    room, people = await world.scene(*["patient"] * 12)
+    probes = [await open_probe(world.server.url, world.token(person)) for person in people]
+    world.probes.extend(probes)
+    refused = [p.refusal["code"] for p in probes if p.connect_error is not None]
+    assert sum(p.client.connected for p in probes) <= 10 and refused and set(refused) == {"rate_limited"}
+    del room
