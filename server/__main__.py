@@ -49,8 +49,23 @@ def serve(config: Config) -> None:
     # On SIGTERM, in-flight requests get SHUTDOWN_GRACE_SECONDS (database operations are
     # bounded by DB_TIMEOUT_MS); a long-poll that would otherwise hang on is cut then.
     web.run_app(
-        app, host=config.host, port=config.port, print=None, access_log=None, shutdown_timeout=SHUTDOWN_GRACE_SECONDS
+        app,
+        host=config.host,
+        port=config.port,
+        print=None,
+        access_log=None,
+        shutdown_timeout=SHUTDOWN_GRACE_SECONDS,
+        loop=_event_loop(),
     )
+
+
+def _event_loop() -> asyncio.AbstractEventLoop:
+    """uvloop when installed (make bench measures what it buys), else asyncio's own."""
+    try:
+        import uvloop
+    except ImportError:
+        return asyncio.new_event_loop()
+    return uvloop.new_event_loop()
 
 
 async def with_stores(config: Config, action: Callable[..., Awaitable[None]]) -> None:

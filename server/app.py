@@ -33,6 +33,7 @@ from server.seed import bootstrap_staff, seed_demo
 from server.store import Stores
 from server.store.client import make_client
 from server.store.devdb import LocalDatabase
+from server.store.failures import StorageError
 from server.store.indexes import ensure_indexes
 from server.wire.sockets import ChatServer, TextPacket, setup_socket_handlers
 
@@ -91,7 +92,7 @@ def create_app(config: Config) -> web.Application:
         try:
             db = client[config.mongodb_db]
             await ensure_indexes(db)
-            stores = Stores.open(db)
+            stores = Stores.open(db, shared=config.shared_database)
             if config.bootstrap_staff_username and config.bootstrap_staff_password:
                 await bootstrap_staff(stores, config.bootstrap_staff_username, config.bootstrap_staff_password)
             if config.seed_demo:
@@ -114,6 +115,10 @@ def create_app(config: Config) -> web.Application:
                 task.cancel()
             await ctx.detection.stop()
             await ctx.crisis_outbox.stop()
+            try:
+                await stores.messages.flush()
+            except StorageError:
+                log.warning("pending history stamps or delivery records not written at shutdown")
             await ctx.presence.stop()
         finally:
             await control.stop()

@@ -41,6 +41,9 @@ class Config:
     cors_origins: tuple[str, ...] = ()
     trusted_proxies: tuple[str, ...] = ()  # CIDRs whose X-Forwarded-For names the real client
     redis_url: str | None = field(default=None, repr=False)
+    # Several server processes on one database (default: when REDIS_URL is set). Each change
+    # to a room's history is then stamped at once for the other processes' caches.
+    shared_database: bool = False
     escalate_after_seconds: float = 120.0
     alert_webhook_url: str | None = None
     public_url: str | None = None  # the console's address, for links in the webhook
@@ -99,6 +102,7 @@ class Config:
             cors_origins=tuple(o.strip() for o in (reader.text("CORS_ORIGINS") or "").split(",") if o.strip()),
             trusted_proxies=_cidrs(reader.text("TRUSTED_PROXIES")),
             redis_url=reader.text("REDIS_URL"),
+            shared_database=reader.flag("SHARED_DATABASE", default=bool(reader.text("REDIS_URL"))),
             escalate_after_seconds=reader.number("ESCALATE_AFTER_SECONDS", 120.0, 0.1, 86400.0),
             alert_webhook_url=reader.text("ALERT_WEBHOOK_URL"),
             public_url=(reader.text("PUBLIC_URL") or "").rstrip("/") or None,

@@ -42,13 +42,13 @@ class Stores:
             return False
 
     @classmethod
-    def open(cls, db: AsyncDatabase) -> Stores:
+    def open(cls, db: AsyncDatabase, *, shared: bool = True) -> Stores:
         return cls(
             db=db,
             users=UserStore(db),
             cohorts=CohortStore(db),
             rooms=RoomStore(db),
-            messages=MessageStore(db),
+            messages=MessageStore(db, shared=shared),
             flags=FlagStore(db),
             audit=AuditStore(db),
             login_failures=LoginFailureStore(db),

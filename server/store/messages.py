@@ -40,6 +40,7 @@ log = logging.getLogger(__name__)
 MAX_SEQ_RETRIES = 20
 MAX_BATCH = 256
 MARK_DELIVERED_EVERY = 0.5  # seconds
+STAMP_EVERY = 0.25  # seconds: how late another process may see a room's new messages in its cache
 DUPLICATE_KEY = 11000
 
 
@@ -51,11 +52,17 @@ class _Pending:
 
 
 class MessageStore:
-    def __init__(self, db: AsyncDatabase) -> None:
+    def __init__(self, db: AsyncDatabase, *, shared: bool = True) -> None:
         self._messages = db["messages"]
         self._rooms = db["rooms"]  # for the rooms' history_version (see recent.py)
         self._recent = RecentCache()
         self._ferretdb: bool | None = None
+        self._unstamped: dict[ObjectId, list[ObjectId]] = {}
+        # Alone on the database, stamps are gathered for a quarter second (FerretDB: a
+        # stamp per batch cost most of its CPU at 200 msgs/s); shared, they go at once, so
+        # that another process's join never misses a message already broadcast.
+        self._stamp_every = 0.0 if shared else STAMP_EVERY
+        self._stamper: asyncio.Task[None] | None = None
         self._loading: dict[tuple[ObjectId, ObjectId | None], asyncio.Future[RecentHistory]] = {}
         # Messages stored but not yet broadcast: a small collection of ids, written with
         # the insert's batch and emptied as broadcasts go out, so that finding what a
@@ -148,7 +155,7 @@ class MessageStore:
             for room_id, messages in added.items():
                 self._recent.append(room_id, messages)
             for room_id, messages in added.items():
-                await self._stamp(room_id, [m.id for m in messages])
+                self._stamp_soon(room_id, [m.id for m in messages])
             if refused is None:
                 return
             existing = await self.by_client_id(refused.doc["author_id"], refused.doc["client_id"])
@@ -170,6 +177,15 @@ class MessageStore:
         self._delivered.append(message_id)
         if self._marker is None or self._marker.done():
             self._marker = asyncio.create_task(self._mark_delivered(), name="delivered-marker")
+
+    async def flush(self) -> None:
+        """On shutdown: record pending deliveries and stamp pending rooms now."""
+        if self._stamper is not None and not self._stamper.done():
+            self._stamper.cancel()
+        while self._unstamped:
+            room_id, ids = self._unstamped.popitem()
+            await self._stamp(room_id, ids)
+        await self.flush_delivered()
 
     async def flush_delivered(self) -> None:
         """Record every noted delivery now (tests, shutdown)."""
@@ -284,6 +300,26 @@ class MessageStore:
             found = await asyncio.gather(*(self.get(i) for i in ids))
             return [m for m in found if m is not None]
         return [Message.from_doc(d) async for d in self._messages.find({"_id": {"$in": ids}})]
+
+    def _stamp_soon(self, room_id: ObjectId, new_ids: list[ObjectId]) -> None:
+        """Stamp the room off the writer's path, one stamp per room for all the batches
+        that came in meanwhile (a stamp per batch cost FerretDB most of its CPU at 200
+        msgs/s). This process's cache already has the messages; other processes see the
+        new version a few milliseconds later, as if they had read just before the insert."""
+        self._unstamped.setdefault(room_id, []).extend(new_ids)
+        if self._stamper is None or self._stamper.done():
+            self._stamper = asyncio.create_task(self._stamp_pending(), name="history-stamper")
+
+    async def _stamp_pending(self) -> None:
+        if self._stamp_every:
+            await asyncio.sleep(self._stamp_every)
+        while self._unstamped:
+            room_id, ids = self._unstamped.popitem()
+            try:
+                await self._stamp(room_id, ids)
+            except PyMongoError as exc:  # the room's version is then stale: drop our cache of it
+                self._recent.drop(room_id)
+                log.warning("history of room %s not stamped (%s)", room_id, type(exc).__name__)
 
     async def _stamp(self, room_id: ObjectId, new_ids: list[ObjectId] | None = None) -> None:
         """Mark the room's history as changed, for every process's cache, and keep the

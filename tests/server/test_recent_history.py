@@ -7,8 +7,8 @@ from tests.conftest import World
 
 
 async def test_joins_on_another_process_see_new_and_moderated_messages(server_factory, password_hash) -> None:  # type: ignore[no-untyped-def]
-    one = await server_factory(semantic_detection=False)
-    two = await server_factory(semantic_detection=False)
+    one = await server_factory(semantic_detection=False, shared_database=True)
+    two = await server_factory(semantic_detection=False, shared_database=True)
     world_one = World(server=one, password_hash=password_hash)
     world_two = World(server=two, password_hash=password_hash)
     room, (alice, bob, carol, counselor) = await world_one.scene("patient", "patient", "patient", "counselor")
