@@ -27,6 +27,7 @@ from server.http import (
 )
 from server.http.middleware import errors, security_headers
 from server.keys import CONTEXT
+from server.metrics import Metrics
 from server.realtime import sessions
 from server.realtime.control import ControlBus
 from server.seed import bootstrap_staff, seed_demo
@@ -87,7 +88,10 @@ def create_app(config: Config) -> web.Application:
         if uri is None:
             local = LocalDatabase(Path(config.data_dir).absolute() / "db")
             uri = await local.start()
-        client = make_client(uri, config.db_timeout_ms)
+        metrics = Metrics()
+        client = make_client(
+            uri, config.db_timeout_ms, on_command=lambda name, s: metrics.db_seconds.labels(name).observe(s)
+        )
         control = ControlBus(config.redis_url)
         try:
             db = client[config.mongodb_db]
@@ -98,7 +102,7 @@ def create_app(config: Config) -> web.Application:
             if config.seed_demo:
                 await seed_demo(stores)
             detector = detector_for(config.lexicon_override_path)
-            ctx = AppContext(config=config, stores=stores, sio=sio, control=control, detector=detector)
+            ctx = AppContext(config=config, stores=stores, sio=sio, control=control, detector=detector, metrics=metrics)
             app[CONTEXT] = ctx
             sessions.register(ctx)
             setup_socket_handlers(sio, ctx)

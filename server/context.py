@@ -16,6 +16,7 @@ from server.actions.crisis_outbox import CrisisOutbox
 from server.actions.detection import DetectionService
 from server.actions.ratelimit import TokenBucket
 from server.config import Config
+from server.metrics import Metrics, SemanticCollector
 from server.realtime.control import ControlBus
 from server.realtime.notify import Notifier
 from server.realtime.presence import Presence
@@ -55,6 +56,8 @@ class AppContext:
     help_limiter: TokenBucket = field(default_factory=lambda: TokenBucket(HELP_PER_MINUTE / 60, HELP_BURST))
     rename_limiter: TokenBucket = field(default_factory=lambda: TokenBucket(RENAMES_PER_HOUR / 3600, RENAMES_BURST))
 
+    metrics: Metrics = field(default_factory=Metrics)
+
     def __post_init__(self) -> None:
         self.notifier = Notifier(self.sio, self.registry)
         self.detection = DetectionService(
@@ -65,6 +68,10 @@ class AppContext:
         )
         self.caches = SendPathCaches(self.stores)
         self.crisis_outbox = CrisisOutbox(self.stores.flags)
+        self.metrics.watch_connections(lambda: len(self.registry))
+        self.metrics.watch(SemanticCollector(self.detection))
+        self.stores.flags.on_insert = lambda flag: self.metrics.flags.labels(flag.severity, flag.source).inc()
+        self.stores.messages.on_insert = self.metrics.messages.inc
         # Socket.IO connects per client address: a reconnect storm from a clinic's wifi
         # passes (the client backs off with jitter); a flood from one address does not.
         rate = self.config.handshakes_per_second

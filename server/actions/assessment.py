@@ -4,6 +4,7 @@ service) and the room's hold policy. A detector failure holds the message (fail 
 from __future__ import annotations
 
 import logging
+import time
 
 from moderation import Decision, Detection, decide_policy, fail_safe
 from server.actions.detection import Verdict
@@ -21,11 +22,13 @@ async def assess(
     `verdict.deferred` says the model judges the message after it goes out.
 
     A detector failure holds the message and raises a flag (fail toward a human)."""
+    started = time.perf_counter()
     try:
         verdict = await ctx.detection.assess(text, context)
     except Exception:
         log.exception("detector failed on a message in room %s; holding it for a counselor", room.id)
         return None, fail_safe(), None
+    ctx.metrics.detector_seconds.observe(time.perf_counter() - started)
     return verdict.detection, decide(ctx, verdict.detection, room), verdict
 
 

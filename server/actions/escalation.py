@@ -60,6 +60,7 @@ async def sweep(ctx: AppContext, now: datetime | None = None) -> list[Flag]:
             if flag is None:
                 continue  # another process (or an acknowledgement) got there first
             escalated.append(flag)
+            ctx.metrics.escalations.labels(str(level)).inc()
             log.warning("flag %s escalated to level %d", flag.id, level)
             await ctx.stores.audit.append(
                 "flag.escalate",
@@ -123,6 +124,7 @@ async def send_due_webhooks(ctx: AppContext, now: datetime) -> None:
         if not await ctx.stores.flags.claim_webhook_attempt(flag.id, attempt, now):
             continue  # another process makes this attempt
         result = await post_webhook(ctx, flag)
+        ctx.metrics.webhooks.labels(result["status"]).inc()
         state.update(result, attempts=attempt, at=iso(utcnow()))
         due: datetime | None = None
         if result["status"] != "delivered":

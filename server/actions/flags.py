@@ -125,6 +125,9 @@ async def acknowledge(ctx: AppContext, principal: Principal, flag_id: ObjectId, 
     if updated is None:
         return await ctx.stores.flags.get(flag.id) or flag
     await record(ctx, "flag.ack", principal, ("flag", flag.id), origin)
+    if updated.acknowledged_at is not None:
+        waited = (updated.acknowledged_at - updated.created_at).total_seconds()
+        ctx.metrics.ack_seconds.labels(updated.severity).observe(max(0.0, waited))
     await ctx.notifier.alert(events.ALERT_UPDATED, updated, viewer_rooms(updated))
     await tell_help_requester(ctx, updated)
     return updated

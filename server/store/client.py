@@ -9,14 +9,32 @@ failover (R1/R10); a single-node development server treats it as w=1.
 
 from __future__ import annotations
 
-from pymongo import AsyncMongoClient
+from collections.abc import Callable
+
+from pymongo import AsyncMongoClient, monitoring
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import PyMongoError
 
 
-def make_client(uri: str, timeout_ms: int) -> AsyncMongoClient:
+class _CommandTimer(monitoring.CommandListener):
+    def __init__(self, observe: Callable[[str, float], None]) -> None:
+        self._observe = observe
+
+    def started(self, event: monitoring.CommandStartedEvent) -> None:
+        pass
+
+    def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
+        self._observe(event.command_name, event.duration_micros / 1e6)
+
+    def failed(self, event: monitoring.CommandFailedEvent) -> None:
+        self._observe(event.command_name, event.duration_micros / 1e6)
+
+
+def make_client(uri: str, timeout_ms: int, on_command: Callable[[str, float], None] | None = None) -> AsyncMongoClient:
+    """`on_command(name, seconds)` hears every command's latency (the metrics)."""
     return AsyncMongoClient(
         uri,
+        event_listeners=[_CommandTimer(on_command)] if on_command else [],
         tz_aware=True,
         timeoutMS=timeout_ms,
         serverSelectionTimeoutMS=timeout_ms,

@@ -8,6 +8,7 @@ several server processes exactly one of them escalates a flag to each level.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -22,6 +23,7 @@ from server.models import SEVERITY_RANK, Flag
 class FlagStore:
     def __init__(self, db: AsyncDatabase) -> None:
         self._flags = db["flags"]
+        self.on_insert: Callable[[Flag], None] | None = None  # metrics
         self._claims = db["escalation_claims"]
 
     async def insert(self, doc: dict[str, Any]) -> tuple[Flag, bool]:
@@ -38,7 +40,10 @@ class FlagStore:
             if existing is None:
                 raise
             return Flag.from_doc(existing), False
-        return Flag.from_doc(doc), True
+        flag = Flag.from_doc(doc)
+        if self.on_insert is not None:
+            self.on_insert(flag)
+        return flag, True
 
     async def get(self, flag_id: ObjectId) -> Flag | None:
         doc = await self._flags.find_one({"_id": flag_id})

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -57,6 +58,7 @@ class MessageStore:
         self._rooms = db["rooms"]  # for the rooms' history_version (see recent.py)
         self._recent = RecentCache()
         self._ferretdb: bool | None = None
+        self.on_insert: Callable[[int], None] | None = None  # metrics: messages stored
         self._unstamped: dict[ObjectId, list[ObjectId]] = {}
         # Alone on the database, stamps are gathered for a quarter second (FerretDB: a
         # stamp per batch cost most of its CPU at 200 msgs/s); shared, they go at once, so
@@ -154,6 +156,8 @@ class MessageStore:
                     pending.future.set_result((message, True))
             for room_id, messages in added.items():
                 self._recent.append(room_id, messages)
+                if self.on_insert is not None:
+                    self.on_insert(len(messages))
             for room_id, messages in added.items():
                 self._stamp_soon(room_id, [m.id for m in messages])
             if refused is None:

@@ -202,3 +202,33 @@ async def test_only_staff_set_a_rooms_crisis_policy_and_only_to_known_values(
 ) -> None:
     status, _ = await world.http("PATCH", f"/api/rooms/{cohort.room.id}", getattr(cohort, who), json=payload)
     assert status == expected
+
+
+async def test_metrics_parse_as_prometheus_text_and_move_after_a_send_and_a_flag(world: World, cohort: Cohort) -> None:
+    from prometheus_client.parser import text_string_to_metric_families
+
+    def samples(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+        return {
+            (s.name, tuple(sorted(s.labels.items()))): s.value
+            for family in text_string_to_metric_families(text)
+            for s in family.samples
+        }
+
+    _, before = await world.http("GET", "/metrics")
+    author = await world.connect(cohort.alice, join=cohort.room)
+    counselor = await world.connect(cohort.counselor)
+    await counselor.ok("oncall:set", {"on": True})
+    await author.send(cohort.room.id, "hello all")
+    await author.send(cohort.room.id, "I want to kill myself tonight")
+    alert = await counselor.next("alert:new")
+    await counselor.ok("flag:ack", {"flag_id": alert["id"]})
+    _, after = await world.http("GET", "/metrics")
+
+    was, now = samples(before), samples(after)
+    assert now[("iopchat_messages_stored_total", ())] - was.get(("iopchat_messages_stored_total", ()), 0) == 2
+    key = ("iopchat_flags_total", (("severity", "high"), ("source", "detector")))
+    assert now[key] - was.get(key, 0) == 1
+    assert now[("iopchat_flag_ack_seconds_count", (("severity", "high"),))] == 1
+    assert now[("iopchat_connections", ())] >= 2
+    assert any(name == "iopchat_db_seconds_count" and value > 0 for (name, _), value in now.items())
+    assert now[("iopchat_detector_seconds_count", ())] >= 2
