@@ -177,7 +177,3 @@ class LocalDatabase:
 
     def pid(self) -> int | None:
         return self._process.pid if self._process else None
-
-
-def default_data_dir(configured: Path) -> Path:
-    return Path(os.path.abspath(configured)) / "db"

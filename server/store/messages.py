@@ -279,13 +279,17 @@ class MessageStore:
         fields = {"history_version": 1, "recent_ids": 1, "recent_from_start": 1}
         room = await self._rooms.find_one({"_id": room_id}, fields) or {}
         version, ids = room.get("history_version"), room.get("recent_ids")
+        if ids is not None:  # plus what this process stored and has not stamped yet
+            ids = [*ids, *self._unstamped.get(room_id, [])]
         messages: list[Message] | None = None
         if ids is not None:
             wanted = ids[-COLD_LOAD:]
             messages = sorted(await self._by_ids(wanted), key=lambda m: m.seq)
             contiguous = all(b.seq == a.seq + 1 for a, b in zip(messages, messages[1:], strict=False))
-            if len(messages) != len(wanted) or not contiguous:
-                messages = None  # a lost or concurrent update of the list: read the slow way
+            known_last = self._last_seq.get(room_id, 0)  # what this process knows was stored
+            behind = bool(messages) and messages[-1].seq < known_last or (not messages and known_last > 0)
+            if len(messages) != len(wanted) or not contiguous or behind:
+                messages = None  # a lost, late or concurrent update of the list: read the slow way
             complete = bool(room.get("recent_from_start")) and len(ids) <= COLD_LOAD
         if messages is None:
             messages, more = await self._page(room_id, {}, RECENT_KEEP, newest_first=True, viewer=None)
@@ -315,15 +319,18 @@ class MessageStore:
             self._stamper = asyncio.create_task(self._stamp_pending(), name="history-stamper")
 
     async def _stamp_pending(self) -> None:
-        if self._stamp_every:
-            await asyncio.sleep(self._stamp_every)
+        delay = self._stamp_every
         while self._unstamped:
+            if delay:
+                await asyncio.sleep(delay)
             room_id, ids = self._unstamped.popitem()
             try:
                 await self._stamp(room_id, ids)
-            except PyMongoError as exc:  # the room's version is then stale: drop our cache of it
+            except PyMongoError as exc:  # keep them for the next round; meanwhile trust no cache
+                self._unstamped[room_id] = [*ids, *self._unstamped.get(room_id, [])]
                 self._recent.drop(room_id)
-                log.warning("history of room %s not stamped (%s)", room_id, type(exc).__name__)
+                log.warning("history of room %s not stamped yet (%s)", room_id, type(exc).__name__)
+                delay = max(delay, 1.0)
 
     async def _stamp(self, room_id: ObjectId, new_ids: list[ObjectId] | None = None) -> None:
         """Mark the room's history as changed, for every process's cache, and keep the

@@ -2,6 +2,15 @@
 // textContent: no HTML string is ever parsed, so user data can never become markup.
 
 const BLOCKED_ATTR = /^(on|style$|srcdoc$)/i;
+const URL_ATTR = /^(href|src|action|formaction|xlink:href)$/i;
+// Links may be relative, or web, phone, SMS and mail: never javascript:, data:, vbscript:.
+const SAFE_URL = /^(?:[#/?]|\.{0,2}\/|https?:|tel:|sms:|mailto:)/i;
+
+/** Whether a URL may go into href/src: pure, unit-tested under node. */
+export function isSafeUrl(value) {
+  const url = String(value).trim();
+  return url !== "" && SAFE_URL.test(url) && !/^\/\//.test(url);
+}
 
 /**
  * h("button", {class: "x", dataset: {action: "hide"}, onClick: fn}, "Hide")
@@ -31,6 +40,8 @@ export function h(tag, attrs, ...children) {
         el[key] = Boolean(value);
       } else if (BLOCKED_ATTR.test(key)) {
         throw new Error(`attribute not allowed: ${key}`);
+      } else if (URL_ATTR.test(key) && !isSafeUrl(value)) {
+        throw new Error(`URL not allowed in ${key}`);
       } else {
         el.setAttribute(key, value === true ? "" : String(value));
       }

@@ -1,6 +1,7 @@
 // Socket.IO connection: auth token, websocket-first with polling fallback, an
 // ack-with-timeout helper that turns {ok:false,error} into AppError, and
 // connection-state notifications the views use to fill gaps after a reconnect.
+import { jitter } from "./order.js";
 import { io } from "/vendor/socket.io.esm.min.js";
 import { AppError, AUTH_CODES } from "./errors.js";
 
@@ -61,6 +62,9 @@ export function connect(token, { onAuthError, onRefused } = {}) {
     reconnection: true,
     reconnectionDelay: 1000,
     reconnectionDelayMax: 10000,
+    // Jitter: after a restart or a network blip, a clinic's clients must not all come
+    // back in the same instant (a reconnect storm); each waits 50-150% of its delay.
+    randomizationFactor: 0.5,
     timeout: 15000,
   });
   for (const [event, fns] of handlers) for (const fn of fns) socket.on(event, fn);
@@ -97,7 +101,10 @@ export function connect(token, { onAuthError, onRefused } = {}) {
       // Refused by the server for another reason: tell the user and retry later.
       hooks.onRefused(new AppError(data));
       clearTimeout(retryTimer);
-      retryTimer = setTimeout(() => socket && !socket.connected && socket.connect(), 5000);
+      // The server's retry_after (busy: too many connections from this network), else 5 s,
+      // with jitter so that refused clients do not return together.
+      const wait = jitter((data.retry_after ? Number(data.retry_after) : 5) * 1000);
+      retryTimer = setTimeout(() => socket && !socket.connected && socket.connect(), wait);
       setStatus("reconnecting", { error: data });
       return;
     }
