@@ -190,10 +190,7 @@ async def send_message(ctx: AppContext, conn: Connection, cmd: SendMessage) -> M
         ctx.detection.judge_later(message.id, cmd.text, context, first=verdict.urgent)
     await deliver(ctx, message, flag, send_resources=decision.send_resources)
     if principal.role == "patient":
-        try:
-            await ctx.stores.activity.note(principal.user_id, now.date())  # for the silence signal
-        except StorageError as exc:  # the message is stored and out: this only feeds a weak signal
-            log.warning("activity of user %s not recorded (%s)", principal.user_id, type(exc).__name__)
+        ctx.stores.activity.note(principal.user_id, now.date())  # for the silence signal
     return message
 
 

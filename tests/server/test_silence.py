@@ -13,7 +13,8 @@ NOW = datetime(2026, 12, 20, 15, 0, tzinfo=UTC)
 
 async def active_on(world: World, user_id, *days_ago: int) -> None:  # type: ignore[no-untyped-def]
     for n in days_ago:
-        await world.stores.activity.note(user_id, (NOW - timedelta(days=n)).date())
+        world.stores.activity.note(user_id, (NOW - timedelta(days=n)).date())
+        await world.stores.activity.flush()
 
 
 async def test_a_previously_active_patient_who_goes_quiet_is_flagged_once(world: World, cohort: Cohort) -> None:
@@ -41,6 +42,7 @@ async def test_silence_leaves_alone_the_recently_active_and_the_never_active(wor
 async def test_a_message_counts_as_activity(world: World, cohort: Cohort) -> None:
     author = await world.connect(cohort.alice, join=cohort.room)
     await author.send(cohort.room.id, "checking in")
+    await world.stores.activity.flush()
     today = datetime.now(UTC).date()
     assert await world.stores.activity.active_days(cohort.alice.id, today, today) == {today}
 
