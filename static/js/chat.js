@@ -1,7 +1,7 @@
 // Room view: join, history (older on scroll-to-top), live messages, typing, presence,
 // optimistic sends with retry (same client_id), reconnect gap-fill, room state,
 // reports, and the counselor controls from moderation.js.
-import { isRetryable, jitter, messageSortKey, nextBackoff } from "./order.js";
+import { isRetryable, jitter, leavesGap, messageSortKey, nextBackoff } from "./order.js";
 import { h, replace, field, timeEl, formatTime, announce, describeSeconds } from "./dom.js";
 import { describeError } from "./errors.js";
 import * as sock from "./socket.js";
@@ -358,6 +358,38 @@ function keyOf(msg) {
 
 function sortKey(msg) {
   return messageSortKey(msg);
+}
+
+function newestConfirmed() {
+  for (let i = state.order.length - 1; i >= 0; i -= 1) {
+    const m = state.messages.get(state.order[i]);
+    if (m && !m._pending) return m;
+  }
+  return null;
+}
+
+let fillingGap = false;
+
+/** Fetch what came after `afterId` (a seq gap in the live stream), one page at a time. */
+async function fillGap(afterId) {
+  if (fillingGap) return;
+  fillingGap = true;
+  const roomId = state.roomId;
+  try {
+    let after = afterId;
+    for (let i = 0; i < 20; i += 1) {
+      const page = await sock.call("message:history", { room_id: roomId, after, limit: GAP_PAGE });
+      if (state.roomId !== roomId) return;
+      const got = page.messages || [];
+      mergeMessages(got);
+      if (!page.has_more || !got.length) break;
+      after = got[got.length - 1].id;
+    }
+  } catch {
+    // offline or refused: the next reconnect's catch-up fills it
+  } finally {
+    fillingGap = false;
+  }
 }
 
 function newestConfirmedId() {
@@ -1025,6 +1057,8 @@ export function registerChatEvents(on) {
     if (!msg || msg.room_id !== state.roomId) return;
     const stick = isNearBottom();
     const known = state.messages.has(msg.id);
+    const newest = newestConfirmed();
+    if (state.joined && !known && newest && leavesGap(newest.seq, msg)) fillGap(newest.id);
     upsertMessage(msg);
     if (!known && !isOwn(msg)) {
       const t = state.typers.get(msg.author && msg.author.id);

@@ -30,3 +30,10 @@ export function nextBackoff(previousMs) {
 export function jitter(ms, random = Math.random) {
   return Math.round(ms * (0.5 + random() / 2));
 }
+
+/** A live message whose seq jumps past the newest one we hold means we missed some (a
+ * dropped packet, a message stored while we reconnected). Gaps are also normal where a
+ * peer's held message was never sent to us: fetching then finds nothing, which is fine. */
+export function leavesGap(newestSeq, msg) {
+  return Number.isInteger(newestSeq) && Number.isInteger(msg && msg.seq) && msg.seq > newestSeq + 1;
+}

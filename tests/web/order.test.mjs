@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
-import { isRetryable, jitter, messageSortKey, nextBackoff } from "../../static/js/order.js";
+import { isRetryable, jitter, leavesGap, messageSortKey, nextBackoff } from "../../static/js/order.js";
 
 const sorted = (msgs) => [...msgs].sort((a, b) => (messageSortKey(a) < messageSortKey(b) ? -1 : 1));
 
@@ -43,4 +43,11 @@ test("back-off doubles from one second up to thirty", () => {
 test("jitter waits between half and all of the back-off", () => {
   assert.equal(jitter(1000, () => 0), 500);
   assert.equal(jitter(1000, () => 1), 1000);
+});
+
+test("a live message that skips a seq leaves a gap to fill; the next one does not", () => {
+  assert.equal(leavesGap(7, { seq: 8 }), false);
+  assert.equal(leavesGap(7, { seq: 10 }), true);
+  assert.equal(leavesGap(7, { seq: 7 }), false);
+  assert.equal(leavesGap(undefined, { seq: 10 }), false);
 });
