@@ -13,7 +13,6 @@ import logging
 import os
 import sys
 from collections.abc import Awaitable, Callable
-from pathlib import Path
 
 from aiohttp import web
 
@@ -69,25 +68,10 @@ def _event_loop() -> asyncio.AbstractEventLoop:
 
 
 async def with_stores(config: Config, action: Callable[..., Awaitable[None]]) -> None:
-    from server.store import Stores
-    from server.store.client import make_client
-    from server.store.devdb import LocalDatabase
-    from server.store.indexes import ensure_indexes
+    from server.store.db import open_database
 
-    local = None
-    uri = config.mongodb_uri
-    if uri is None:
-        local = LocalDatabase(Path(config.data_dir).absolute() / "db")
-        uri = await local.start()
-    client = make_client(uri, config.db_timeout_ms)
-    try:
-        db = client[config.mongodb_db]
-        await ensure_indexes(db)
-        await action(Stores.open(db))
-    finally:
-        await client.close()
-        if local is not None:
-            local.stop()
+    async with open_database(config) as opened:
+        await action(opened.stores)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -6,7 +6,6 @@ import asyncio
 import functools
 import logging
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 import socketio
 from aiohttp import web
@@ -31,11 +30,8 @@ from server.metrics import Metrics
 from server.realtime import sessions
 from server.realtime.control import ControlBus
 from server.seed import bootstrap_staff, seed_demo
-from server.store import Stores
-from server.store.client import make_client
-from server.store.devdb import LocalDatabase
+from server.store.db import open_database
 from server.store.failures import StorageError
-from server.store.indexes import ensure_indexes
 from server.wire.sockets import ChatServer, TextPacket, setup_socket_handlers
 
 log = logging.getLogger(__name__)
@@ -83,52 +79,44 @@ def create_app(config: Config) -> web.Application:
     sio.attach(app)
 
     async def lifecycle(app: web.Application) -> AsyncIterator[None]:
-        local: LocalDatabase | None = None
-        uri = config.mongodb_uri
-        if uri is None:
-            local = LocalDatabase(Path(config.data_dir).absolute() / "db")
-            uri = await local.start()
         metrics = Metrics()
-        client = make_client(
-            uri, config.db_timeout_ms, on_command=lambda name, s: metrics.db_seconds.labels(name).observe(s)
-        )
         control = ControlBus(config.redis_url)
         try:
-            db = client[config.mongodb_db]
-            await ensure_indexes(db)
-            stores = Stores.open(db, shared=config.shared_database)
-            if config.bootstrap_staff_username and config.bootstrap_staff_password:
-                await bootstrap_staff(stores, config.bootstrap_staff_username, config.bootstrap_staff_password)
-            if config.seed_demo:
-                await seed_demo(stores)
-            detector = detector_for(config.lexicon_override_path)
-            ctx = AppContext(config=config, stores=stores, sio=sio, control=control, detector=detector, metrics=metrics)
-            app[CONTEXT] = ctx
-            sessions.register(ctx)
-            setup_socket_handlers(sio, ctx)
-            await control.start()
-            await ctx.presence.start()
-            ctx.detection.late = functools.partial(flags.late_verdict, ctx)
-            await ctx.detection.start()
-            tasks = start_background_tasks(ctx)
-            if local is not None:
-                tasks.append(asyncio.create_task(local.supervise(), name="devdb-supervisor"))
-            ctx.local_database = local
-            yield
-            for task in tasks:
-                task.cancel()
-            await ctx.detection.stop()
-            await ctx.crisis_outbox.stop()
-            try:
-                await stores.messages.flush()
-            except StorageError:
-                log.warning("pending history stamps or delivery records not written at shutdown")
-            await ctx.presence.stop()
+            async with open_database(
+                config, on_command=lambda name, s: metrics.db_seconds.labels(name).observe(s)
+            ) as opened:
+                stores, local = opened.stores, opened.local
+                if config.bootstrap_staff_username and config.bootstrap_staff_password:
+                    await bootstrap_staff(stores, config.bootstrap_staff_username, config.bootstrap_staff_password)
+                if config.seed_demo:
+                    await seed_demo(stores)
+                detector = detector_for(config.lexicon_override_path)
+                ctx = AppContext(
+                    config=config, stores=stores, sio=sio, control=control, detector=detector, metrics=metrics
+                )
+                app[CONTEXT] = ctx
+                sessions.register(ctx)
+                setup_socket_handlers(sio, ctx)
+                await control.start()
+                await ctx.presence.start()
+                ctx.detection.late = functools.partial(flags.late_verdict, ctx)
+                await ctx.detection.start()
+                tasks = start_background_tasks(ctx)
+                if local is not None:
+                    tasks.append(asyncio.create_task(local.supervise(), name="devdb-supervisor"))
+                ctx.local_database = local
+                yield
+                for task in tasks:
+                    task.cancel()
+                await ctx.detection.stop()
+                await ctx.crisis_outbox.stop()
+                try:
+                    await stores.messages.flush()
+                except StorageError:
+                    log.warning("pending history stamps or delivery records not written at shutdown")
+                await ctx.presence.stop()
         finally:
             await control.stop()
-            await client.close()
-            if local is not None:
-                local.stop()
 
     async def close_sockets(app: web.Application) -> None:
         """Graceful shutdown: in-flight handlers finish, then every client is told to go
