@@ -11,7 +11,6 @@ update, so escalation survives restarts and happens once across several processe
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from datetime import datetime, timedelta
 from typing import Any
@@ -20,6 +19,7 @@ import aiohttp
 from bson import ObjectId
 
 from server.actions import routing
+from server.actions.periodic import repeat
 from server.clock import iso, utcnow
 from server.context import AppContext
 from server.models import Flag, Origin
@@ -38,14 +38,7 @@ def sweep_interval(ctx: AppContext) -> float:
 
 
 async def run(ctx: AppContext) -> None:
-    while True:
-        try:
-            await sweep(ctx)
-        except asyncio.CancelledError:
-            raise
-        except Exception:
-            log.exception("escalation sweep failed; retrying")
-        await asyncio.sleep(sweep_interval(ctx))
+    await repeat("escalation sweep", lambda: sweep(ctx), lambda: sweep_interval(ctx))
 
 
 async def sweep(ctx: AppContext, now: datetime | None = None) -> list[Flag]:

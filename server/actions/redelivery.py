@@ -12,11 +12,11 @@ Grace periods leave the live path time to finish first. Tests pass `now`.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from datetime import datetime, timedelta
 
 from server.actions import chat, routing
+from server.actions.periodic import repeat
 from server.clock import utcnow
 from server.context import AppContext
 from server.models import Flag
@@ -29,14 +29,7 @@ INTERVAL_SECONDS = 5.0
 
 
 async def run(ctx: AppContext) -> None:
-    while True:
-        try:
-            await sweep(ctx)
-        except asyncio.CancelledError:
-            raise
-        except Exception:
-            log.exception("delivery sweep failed; retrying")
-        await asyncio.sleep(INTERVAL_SECONDS)
+    await repeat("delivery sweep", lambda: sweep(ctx), lambda: INTERVAL_SECONDS)
 
 
 async def sweep(ctx: AppContext, now: datetime | None = None) -> tuple[int, int]:

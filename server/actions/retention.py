@@ -4,10 +4,10 @@ entries themselves are kept. Each purge is itself audited."""
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from datetime import datetime, timedelta
 
+from server.actions.periodic import repeat
 from server.clock import utcnow
 from server.context import AppContext
 from server.models import Origin
@@ -38,11 +38,4 @@ async def purge_once(ctx: AppContext, now: datetime | None = None) -> int:
 async def run(ctx: AppContext) -> None:
     if ctx.config.retention_days is None:
         return
-    while True:
-        try:
-            await purge_once(ctx)
-        except asyncio.CancelledError:
-            raise
-        except Exception:
-            log.exception("retention purge failed; will retry tomorrow")
-        await asyncio.sleep(DAY_SECONDS)
+    await repeat("retention purge", lambda: purge_once(ctx), lambda: DAY_SECONDS)

@@ -9,17 +9,14 @@ daily runs raise it once. Off when SILENCE_DAYS=0. Tests pass `now`.
 
 from __future__ import annotations
 
-import asyncio
-import logging
 from datetime import date, datetime, timedelta
 
 from bson import ObjectId
 
+from server.actions.periodic import repeat
 from server.clock import utcnow
 from server.context import AppContext
 from server.models import Flag, Room
-
-log = logging.getLogger(__name__)
 
 ACTIVE_DAYS = 4
 LOOKBACK_DAYS = 14
@@ -29,14 +26,7 @@ SWEEP_EVERY_SECONDS = 3600.0
 async def run(ctx: AppContext) -> None:
     if not ctx.config.silence_days:
         return
-    while True:
-        try:
-            await sweep(ctx)
-        except asyncio.CancelledError:
-            raise
-        except Exception:
-            log.exception("silence sweep failed; retrying in an hour")
-        await asyncio.sleep(SWEEP_EVERY_SECONDS)
+    await repeat("silence sweep", lambda: sweep(ctx), lambda: SWEEP_EVERY_SECONDS)
 
 
 async def sweep(ctx: AppContext, now: datetime | None = None) -> list[Flag]:
