@@ -241,7 +241,7 @@ async def _await_crisis_alone(ctx: AppContext, flag_doc: dict[str, Any], deadlin
             raise
         if not flag_doc["alerted"]:
             await routing.alert_from_memory(ctx, flag_doc)
-        routing.keep_for_later(ctx, flag_doc)
+        ctx.crisis_outbox.keep(flag_doc)  # stored when the database answers
 
 
 async def _stored_send(ctx: AppContext, author_id: ObjectId, client_id: str) -> Message | None:

@@ -173,9 +173,29 @@ async def report_message(
     ctx: AppContext, principal: Principal, message: Message, room: Room, reason: str | None, origin: Origin
 ) -> Flag:
     """A peer's report becomes a `source: report` flag (one per reporter and message)."""
+    severity = message.severity or "medium"
+    return await _flag_by_person(
+        ctx, principal, message, room, origin, "report", severity, list(message.categories), reason, "message.report"
+    )
+
+
+async def _flag_by_person(
+    ctx: AppContext,
+    principal: Principal,
+    message: Message,
+    room: Room,
+    origin: Origin,
+    source: str,
+    severity: str,
+    categories: list[str],
+    reason: str | None,
+    audit_action: str,
+) -> Flag:
+    """A flag a person raised on a message (a peer's report, a counselor's mark): one per
+    person and message, tagged on the message, audited, and routed like any other."""
     flag, created = await ctx.stores.flags.insert(
         {
-            "dedupe_key": f"report:{principal.user_id}:{message.id}",
+            "dedupe_key": f"{source}:{principal.user_id}:{message.id}",
             "message_id": message.id,
             "room_id": room.id,
             "cohort_id": room.cohort_id,
@@ -184,10 +204,10 @@ async def report_message(
             "author_name": message.author_name,
             "author_role": message.author_role,
             "text": message.text,
-            "severity": message.severity or "medium",
-            "categories": list(message.categories),
+            "severity": severity,
+            "categories": categories,
             "matches": [],
-            "source": "report",
+            "source": source,
             "reported_by": {"id": principal.user_id, "name": principal.display_name, "role": principal.role},
             "reason": reason,
             "status": "open",
@@ -199,11 +219,11 @@ async def report_message(
     if not created:
         return flag
     await ctx.stores.messages.add_flag(message.id, flag.id, flag.severity)
-    await record(ctx, "message.report", principal, ("message", message.id), origin, flag_id=str(flag.id))
+    await record(ctx, audit_action, principal, ("message", message.id), origin, flag_id=str(flag.id))
     try:
         await route_new_flag(ctx, flag)
     except Exception:
-        log.exception("routing reported flag %s failed", flag.id)
+        log.exception("routing %s flag %s failed", source, flag.id)
     return flag
 
 
@@ -248,35 +268,6 @@ async def mark_concerning(
 ) -> Flag:
     """A counselor's "concerning, not flagged": a `source: counselor` flag, routed like any
     other, and a labelled positive for the next training round (export-feedback)."""
-    flag, created = await ctx.stores.flags.insert(
-        {
-            "dedupe_key": f"counselor:{principal.user_id}:{message.id}",
-            "message_id": message.id,
-            "room_id": room.id,
-            "cohort_id": room.cohort_id,
-            "cohort_name": room.cohort_name,
-            "author_id": message.author_id,
-            "author_name": message.author_name,
-            "author_role": message.author_role,
-            "text": message.text,
-            "severity": cmd.severity,
-            "categories": [cmd.category],
-            "matches": [],
-            "source": "counselor",
-            "reported_by": {"id": principal.user_id, "name": principal.display_name, "role": principal.role},
-            "reason": cmd.note,
-            "status": "open",
-            "escalation_level": 0,
-            "break_glass": False,
-            "created_at": utcnow(),
-        }
+    return await _flag_by_person(
+        ctx, principal, message, room, origin, "counselor", cmd.severity, [cmd.category], cmd.note, "message.concern"
     )
-    if not created:
-        return flag
-    await ctx.stores.messages.add_flag(message.id, flag.id, flag.severity)
-    await record(ctx, "message.concern", principal, ("message", message.id), origin, flag_id=str(flag.id))
-    try:
-        await route_new_flag(ctx, flag)
-    except Exception:
-        log.exception("routing counselor flag %s failed", flag.id)
-    return flag

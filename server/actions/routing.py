@@ -26,11 +26,6 @@ async def alert_from_memory(ctx: AppContext, doc: dict[str, Any]) -> None:
     doc["alerted"], doc["break_glass"] = True, flag.break_glass
 
 
-def keep_for_later(ctx: AppContext, doc: dict[str, Any]) -> None:
-    """The database did not take an alerted flag in time: the outbox stores it when it can."""
-    ctx.crisis_outbox.keep(doc)
-
-
 async def deliver_new_flag(ctx: AppContext, flag: Flag, *, send_resources: bool, message: Message) -> None:
     """Show the author crisis resources and alert counselors, as far as not done yet
     (`resources_sent`, `alerted`). Never raises: the flag is stored, and the delivery
