@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import os
 import shutil
+import signal
 import tempfile
 import uuid
 from collections import defaultdict
@@ -351,3 +352,17 @@ async def cohort(world: World) -> Cohort:
     for person in (alice, bob, counselor):
         await world.enrol(cohort_id, person)
     return Cohort(cohort_id, room, alice, bob, counselor, staff)
+
+
+@pytest.fixture
+async def own_database() -> AsyncIterator[LocalDatabase]:
+    """A database of the test's own, which it may stop, restart or pause (SIGSTOP)."""
+    folder = Path(tempfile.mkdtemp(prefix="iopchat-own-db-"))
+    local = LocalDatabase(folder)
+    await local.start()
+    yield local
+    pid = local.pid()
+    if pid:
+        os.kill(pid, signal.SIGCONT)  # a test that paused it may have failed before resuming
+    local.stop()
+    shutil.rmtree(folder, ignore_errors=True)

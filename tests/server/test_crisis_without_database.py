@@ -10,15 +10,10 @@ the author's retry or by the delivery sweep.
 from __future__ import annotations
 
 import os
-import shutil
 import signal
-import tempfile
-from collections.abc import AsyncIterator
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
-import pytest
 from bson import ObjectId
 
 from server.actions import escalation, redelivery
@@ -27,18 +22,6 @@ from server.store.devdb import LocalDatabase
 from tests.conftest import World, new_client_id
 
 CRISIS = "I want to kill myself tonight"
-
-
-@pytest.fixture
-async def own_database() -> AsyncIterator[LocalDatabase]:
-    folder = Path(tempfile.mkdtemp(prefix="iopchat-stall-"))
-    local = LocalDatabase(folder)
-    await local.start()
-    yield local
-    if local.pid():
-        os.kill(local.pid(), signal.SIGCONT)
-    local.stop()
-    shutil.rmtree(folder, ignore_errors=True)
 
 
 def pause(db: LocalDatabase) -> None:

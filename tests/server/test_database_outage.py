@@ -2,25 +2,8 @@
 
 from __future__ import annotations
 
-import shutil
-import tempfile
-from collections.abc import AsyncIterator
-from pathlib import Path
-
-import pytest
-
 from server.store.devdb import LocalDatabase
 from tests.conftest import World, new_client_id
-
-
-@pytest.fixture
-async def own_database() -> AsyncIterator[LocalDatabase]:
-    folder = Path(tempfile.mkdtemp(prefix="iopchat-outage-"))
-    local = LocalDatabase(folder)
-    await local.start()
-    yield local
-    local.stop()
-    shutil.rmtree(folder, ignore_errors=True)
 
 
 async def test_sends_fail_as_unavailable_while_the_database_is_down_and_work_again_after(
