@@ -135,6 +135,10 @@ async def test_the_web_client_is_served_with_a_strict_content_security_policy(wo
             assert "<script>" not in html and "unsafe-inline" not in CSP
         async with session.get(world.server.url + "/vendor/socket.io.esm.min.js") as response:
             assert response.status == 200 and "javascript" in response.headers["Content-Type"]
+        async with session.get(world.server.url + "/vendor/uPlot.esm.js") as response:
+            assert response.status == 200 and "javascript" in response.headers["Content-Type"]
+        async with session.get(world.server.url + "/vendor/uPlot.min.css") as response:
+            assert response.status == 200 and "text/css" in response.headers["Content-Type"]
         async with session.get(world.server.url + "/static/js/main.js") as response:
             assert response.status == 200
 
