@@ -1,7 +1,9 @@
 // Room view: join, history (older on scroll-to-top), live messages, typing, presence,
 // optimistic sends with retry (same client_id), reconnect gap-fill, room state,
 // reports, and the counselor controls from moderation.js.
-import { isRetryable, jitter, leavesGap, messageSortKey, nextBackoff } from "./order.js";
+import { jitter, nextBackoff } from "./backoff.js";
+import { isRetryable } from "./chat/outbox.js";
+import { leavesGap, messageSortKey } from "./chat/timeline.js";
 import { h, replace, field, timeEl, formatTime, announce, describeSeconds } from "./dom.js";
 import { describeError } from "./errors.js";
 import * as sock from "./socket.js";
