@@ -96,3 +96,31 @@ export function weekLabel(day) {
   const date = new Date(`${day}T00:00:00Z`);
   return date.toLocaleDateString("en-US", { month: "short", day: "numeric", timeZone: "UTC" });
 }
+
+/** uPlot x value (unix seconds) back to its "YYYY-MM-DD" week start. */
+export function dayOf(ts) {
+  return new Date(ts * 1000).toISOString().slice(0, 10);
+}
+
+/** At most `maxTicks` of the weeks for the x axis, evenly spaced, the latest always among them. */
+export function tickWeeks(xs, maxTicks) {
+  const step = Math.max(1, Math.ceil(xs.length / Math.max(1, maxTicks)));
+  return xs.filter((_, i) => (xs.length - 1 - i) % step === 0);
+}
+
+/**
+ * Stacked bars for uPlot, which draws series in order and has no stacking of its own:
+ * running totals, top of the stack first, so that each later (lower) bar is drawn over
+ * the one above it. Returns {order, data}: `order[k]` is the index into `series` of the
+ * k-th drawn series (its legend shows that series' own count, not the running total).
+ */
+export function stackSeries(series) {
+  const totals = [];
+  let running = null;
+  for (const values of series) {
+    running = values.map((v, i) => (Number(v) || 0) + (running ? running[i] : 0));
+    totals.push(running);
+  }
+  const order = series.map((_, k) => series.length - 1 - k);
+  return { order, data: order.map((k) => totals[k]) };
+}

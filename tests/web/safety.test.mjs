@@ -5,10 +5,13 @@ import { test } from "node:test";
 import {
   ackSeries,
   categoryTotals,
+  dayOf,
   formatDuration,
   formatShare,
   hasAckData,
   sourceSeries,
+  stackSeries,
+  tickWeeks,
   weekLabel,
   weekTimestamps,
 } from "../../static/js/safetydata.js";
@@ -71,4 +74,19 @@ test("shares are whole percentages, and nothing to share is a dash", () => {
 
 test("a week is labelled by its Monday in UTC, whatever the browser's zone", () => {
   assert.equal(weekLabel("2026-12-07"), "Dec 7");
+});
+
+test("the x axis labels at most a few weeks, always including this one", () => {
+  const xs = weekTimestamps(["2026-11-16", "2026-11-23", "2026-11-30", "2026-12-07", "2026-12-14"]);
+  assert.deepEqual(tickWeeks(xs, 10), xs);
+  assert.deepEqual(tickWeeks(xs, 3).map(dayOf), ["2026-11-16", "2026-11-30", "2026-12-14"]);
+  assert.deepEqual(tickWeeks(xs, 2).map(dayOf), ["2026-11-23", "2026-12-14"]);
+  assert.equal(dayOf(xs[3]), "2026-12-07");
+});
+
+test("stacked bars are running totals, the top of the stack drawn first", () => {
+  const { order, data } = stackSeries([[1, 0, 2], [0, 3, 1], [4, 0, 0]]);
+  assert.deepEqual(order, [2, 1, 0]);
+  assert.deepEqual(data, [[5, 3, 3], [1, 3, 3], [1, 0, 2]]);
+  assert.deepEqual(stackSeries([]), { order: [], data: [] });
 });
