@@ -22,6 +22,7 @@ from server.http import (
     feedback_routes,
     flag_routes,
     health_routes,
+    report_routes,
     room_routes,
     static_routes,
 )
@@ -152,6 +153,7 @@ def create_app(config: Config) -> web.Application:
         flag_routes,
         audit_routes,
         feedback_routes,
+        report_routes,
         health_routes,
         static_routes,
     ):

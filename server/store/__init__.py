@@ -17,6 +17,7 @@ from server.store.cohorts import CohortStore
 from server.store.flags import FlagStore
 from server.store.login_failures import LoginFailureStore
 from server.store.messages import MessageStore
+from server.store.reports import ReportStore
 from server.store.rooms import RoomStore
 from server.store.users import UserStore
 
@@ -32,6 +33,7 @@ class Stores:
     audit: AuditStore
     login_failures: LoginFailureStore
     activity: ActivityStore
+    reports: ReportStore
 
     async def ping(self, within: float = 1.0) -> bool:
         """Whether the database answers within `within` seconds (for /readyz, which a
@@ -53,4 +55,5 @@ class Stores:
             audit=AuditStore(db),
             login_failures=LoginFailureStore(db),
             activity=ActivityStore(db),
+            reports=ReportStore(db),
         )
