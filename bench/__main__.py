@@ -82,6 +82,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="every Nth message is a crisis phrase, for the alert latency (0: none)",
     )
     p.add_argument(
+        "--help-every",
+        type=int,
+        default=200,
+        help="every Nth send is a help:request instead (halfway between crises), for its alert latency (0: none)",
+    )
+    p.add_argument(
         "--quiet-wait",
         type=float,
         default=60.0,
@@ -153,6 +159,7 @@ async def run_one(scenario: Scenario, server: str, args: argparse.Namespace) -> 
             server_pid=target.pid,
             counselor_token=population.counselor_token,
             crisis_every=args.crisis_every,
+            help_every=args.help_every if population.counselor_token else 0,
             source_ips=[f"127.0.0.{i + 1}" for i in range(args.source_ips)],
         )
         if args.quiet_wait > 0:

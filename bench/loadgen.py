@@ -84,6 +84,10 @@ class LoadGenerator:
         self.acks_pending = 0  # measured sends still without an ack
         self.crisis_sent_at: dict[str, int] = {}  # message id -> send ns
         self.alert_at: dict[str, int] = {}  # message id -> alert:new ns
+        self.help_sent_at: dict[str, int] = {}  # help request's flag id -> send ns
+        self.help_alert_at: dict[str, int] = {}  # flag id -> alert:new ns
+        self.help_errors: Counter[str] = Counter()
+        self.help_asked = 0
         self.alerts_enabled = False
         self.alert_note = ""
         self._sessions: list[aiohttp.ClientSession] = []
@@ -113,9 +117,12 @@ class LoadGenerator:
 
     def _counselor_event(self, event: str, data: Any) -> None:
         if event == "alert:new" and isinstance(data, dict):
-            mid = data.get("message_id")
+            now = time.monotonic_ns()
+            mid, fid = data.get("message_id"), data.get("id")
             if isinstance(mid, str) and mid not in self.alert_at:
-                self.alert_at[mid] = time.monotonic_ns()
+                self.alert_at[mid] = now
+            if data.get("source") == "help_button" and isinstance(fid, str) and fid not in self.help_alert_at:
+                self.help_alert_at[fid] = now
 
     # ----- setup --------------------------------------------------------
     def _new_client(self, idx: int, on_event: EventHandler) -> Client:
@@ -227,6 +234,27 @@ class LoadGenerator:
                 self.acks_pending -= 1
                 tally.errors[f"send:{type(exc).__name__}"] += 1
 
+    async def _help(self, idx: int) -> None:
+        """A patient presses "Ask a counselor to reach out": its alert:new latency at the
+        on-call counselor is measured like a crisis message's (matched by flag id)."""
+        client = self.clients[idx]
+        assert client is not None
+        t_send = time.monotonic_ns()
+        if not self.window.contains(t_send):
+            return
+        self.help_asked += 1
+
+        def on_ack(ack: Any) -> None:
+            if isinstance(ack, dict) and ack.get("ok") is True and isinstance(ack.get("flag_id"), str):
+                self.help_sent_at[ack["flag_id"]] = t_send
+            else:
+                self.help_errors[error_code(ack)] += 1
+
+        try:
+            await client.emit("help:request", {"room_id": self.plan.clients[idx].room_id}, on_ack)
+        except (ConnectionError, RuntimeError, aiohttp.ClientError) as exc:
+            self.help_errors[f"send:{type(exc).__name__}"] += 1
+
     async def _run_schedule(self, order: list[int], with_crisis: bool) -> None:
         plan = self.plan
         rng = random.Random(plan.seed)
@@ -245,7 +273,12 @@ class LoadGenerator:
                 self.tally.sched_lag_ns.append(int((now - due) * 1e9))
             idx = order[seq % len(order)]
             crisis = with_crisis and plan.crisis_every > 0 and seq % plan.crisis_every == plan.crisis_every - 1
-            await self._send(idx, seq, crisis)
+            if with_crisis and plan.help_every > 0 and seq % plan.help_every == plan.help_every // 2:
+                # A different patient each time (a repeat press updates the open request):
+                # a stride prime to the client count walks through them all.
+                await self._help(order[(seq // plan.help_every * 7919) % len(order)])
+            else:
+                await self._send(idx, seq, crisis)
             seq += 1
             due += gap()
 
@@ -342,6 +375,16 @@ class LoadGenerator:
                 "received": len(alert_lat),
                 "latency_ms": summarize_ms(alert_lat),
                 "crisis_ack_ms": summarize_ms(t.crisis_ack_ns),
+                "help_asked": self.help_asked,
+                "help_acked": len(self.help_sent_at),
+                "help_errors": dict(self.help_errors),
+                "help_latency_ms": summarize_ms(
+                    [
+                        self.help_alert_at[f] - s
+                        for f, s in self.help_sent_at.items()
+                        if self.help_alert_at.get(f, 0) > s
+                    ]
+                ),
             },
             "resources": monitor.result(d),
         }

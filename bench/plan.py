@@ -44,6 +44,7 @@ class Plan:
     server_pid: int | None = None  # its process tree's CPU and RSS are reported
     counselor_token: str | None = None  # set: measure alert:new latency
     crisis_every: int = 200  # every Nth send carries CRISIS_TEXT (0: never)
+    help_every: int = 200  # every Nth send is a help:request instead, halfway between crises (0: never)
     connect_concurrency: int = 50
     connect_timeout: float = 20.0
     ack_timeout: float = 20.0

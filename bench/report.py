@@ -165,6 +165,14 @@ def _alerts(results: list[dict[str, Any]]) -> list[str]:
             f"({a['received']} of {a['crisis_sent']} crisis messages alerted; "
             f"their ack p50 {_fmt(a.get('crisis_ack_ms', {}).get('p50'))} ms)"
         )
+        helped = a.get("help_latency_ms", {})
+        if a.get("help_asked"):
+            errors = f", errors {a['help_errors']}" if a.get("help_errors") else ""
+            out.append(
+                f"{r['scenario']}/{r['server']} help request latency (help:request -> alert:new at on-call counselor): "
+                f"p50 {_fmt(helped.get('p50'))} ms, p99 {_fmt(helped.get('p99'))} ms "
+                f"({helped.get('count', 0)} of {a['help_asked']} requests alerted{errors})"
+            )
     return out
 
 
