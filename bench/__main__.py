@@ -44,9 +44,10 @@ SCENARIOS = {
     "large": Scenario("large", 1000, 50, 500, 20),
 }
 #: ours-lexicon: our server with the semantic model off, to show what the model costs.
-#: cluster: two of our processes behind HAProxy with Redis (`make cluster`); only on request.
+#: cluster: two of our processes behind HAProxy with Redis (`make cluster`); only on request;
+#: cluster-lexicon: the same with the semantic model off.
 SERVERS = ("yardstick", "ours-lexicon", "ours")
-EXTRA_SERVERS = ("cluster",)
+EXTRA_SERVERS = ("cluster", "cluster-lexicon")
 
 
 def server_list(value: str) -> list[str]:
@@ -150,8 +151,8 @@ async def run_one(scenario: Scenario, server: str, args: argparse.Namespace) -> 
     target: Target
     if server == "yardstick":
         target = YardstickTarget(server_cpu, log_dir)
-    elif server == "cluster":
-        target = ClusterTarget(server_cpu, log_dir)
+    elif server.startswith("cluster"):
+        target = ClusterTarget(server_cpu, log_dir, semantic=server == "cluster")
     else:
         target = OursTarget(server_cpu, log_dir, semantic=server == "ours")
     try:

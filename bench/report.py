@@ -87,7 +87,7 @@ def render(results: list[dict[str, Any]]) -> str:
     lines.append("p50-p99: send -> message:new at the other room members (delivered ones only);")
     lines.append("ack p99: send -> ack;")
     lines.append("RSS MB: server process peak (VmHWM), DB MB: its child processes (the local DB);")
-    if any(r["server"] == "cluster" for r in results):
+    if any(r["server"].startswith("cluster") for r in results):
         lines.append("cluster: the launcher is the 'server' process; its children are both servers, the DB,")
         lines.append("  Redis and HAProxy, all on the one pinned server core (RSS +DB, srv CPU% main+children);")
     lines.append("srv CPU%: server (+ its children) over the measured window, of one pinned core;")
@@ -101,7 +101,7 @@ def _ratios(results: list[dict[str, Any]]) -> list[str]:
     for scenario in dict.fromkeys(r["scenario"] for r in results):
         pair = {r["server"]: r for r in results if r["scenario"] == scenario and "error" not in r}
         ys = pair.get("yardstick")
-        for name in ("cluster", "ours") if ys else ():
+        for name in ("cluster-lexicon", "cluster", "ours") if ys else ():
             if name in pair:
                 out.append(
                     f"{scenario}: {name}/yardstick delivered rate "

@@ -282,9 +282,9 @@ class ClusterTarget(OursTarget):
     caches) cost at the same CPU budget, not what a second core would buy.
     """
 
-    def __init__(self, cpu: int | None, log_dir: Path) -> None:
-        super().__init__(cpu, log_dir, semantic=True)
-        self.name = "cluster"
+    def __init__(self, cpu: int | None, log_dir: Path, *, semantic: bool = True) -> None:
+        super().__init__(cpu, log_dir, semantic=semantic)
+        self.name = "cluster" if semantic else "cluster-lexicon"
         self.backend_ports = [free_port(), free_port()]
 
     def command(self) -> list[str]:
