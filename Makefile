@@ -10,11 +10,11 @@ PY_VERSION := $(shell $(PYTHON) -c 'import platform; print(platform.python_versi
 STAMP  := $(VENV)/.installed-$(PY_VERSION)
 FERRETDB_VERSION := v1.24.2
 
-.PHONY: setup run test lint bench clean system-deps python-deps db-server web-deps lock audit
+.PHONY: setup run cluster test lint bench clean system-deps python-deps db-server web-deps lock audit
 
 setup: system-deps python-deps db-server web-deps
 
-# Debian packages the tests need (redis-server, chromium); installs them when missing and we are root.
+# Debian packages the tests need (redis-server, haproxy, chromium); installs them when missing and we are root.
 system-deps:
 	@bash scripts/system-deps.sh
 
@@ -58,6 +58,10 @@ node_modules/.installed: package.json package-lock.json
 
 run: setup
 	SEED_DEMO=$${SEED_DEMO:-1} $(BIN)/python -m server
+
+# Two server processes behind HAProxy, with Redis and the local database (server/cluster.py).
+cluster: setup
+	SEED_DEMO=$${SEED_DEMO:-1} $(BIN)/python -m server.cluster
 
 test: setup lint audit
 	node --test tests/web/

@@ -3,6 +3,7 @@
     python -m bench                                  # both default scenarios
     python -m bench --scenario large --only ours
     python -m bench --clients 500 --rooms 25 --rate 300 --duration 30
+    python -m bench --scenario small --only cluster,yardstick   # two processes behind HAProxy
 
 For every scenario and server: start a fresh server pinned to CPU 0, create its
 users, run the load generator as its own process pinned to CPU 1, stop the
@@ -26,7 +27,7 @@ from typing import Any
 
 from bench import procstats, report
 from bench.plan import Plan
-from bench.targets import REPO, OursTarget, Target, TargetError, YardstickTarget
+from bench.targets import REPO, ClusterTarget, OursTarget, Target, TargetError, YardstickTarget
 
 
 @dataclass(frozen=True)
@@ -43,7 +44,21 @@ SCENARIOS = {
     "large": Scenario("large", 1000, 50, 500, 20),
 }
 #: ours-lexicon: our server with the semantic model off, to show what the model costs.
+#: cluster: two of our processes behind HAProxy with Redis (`make cluster`); only on request;
+#: cluster-lexicon: the same with the semantic model off.
 SERVERS = ("yardstick", "ours-lexicon", "ours")
+EXTRA_SERVERS = ("cluster", "cluster-lexicon")
+
+
+def server_list(value: str) -> list[str]:
+    """--only: one server or several, comma separated (`cluster,yardstick`)."""
+    names = [n.strip() for n in value.split(",") if n.strip()]
+    unknown = [n for n in names if n not in SERVERS + EXTRA_SERVERS]
+    if not names or unknown:
+        raise argparse.ArgumentTypeError(
+            f"{value!r}: choose from {', '.join(SERVERS + EXTRA_SERVERS)} (comma separated)"
+        )
+    return list(dict.fromkeys(names))
 
 
 def log(msg: str) -> None:
@@ -66,7 +81,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--rate", type=float, help="messages/s offered, all users together")
     p.add_argument("--duration", type=float, help="measured seconds")
     p.add_argument("--warmup", type=float, default=3.0, help="unmeasured seconds of load first")
-    p.add_argument("--only", choices=SERVERS, help="run one server only")
+    p.add_argument(
+        "--only",
+        type=server_list,
+        help=f"run these servers only, comma separated, in this order ({', '.join(SERVERS + EXTRA_SERVERS)}); "
+        "default: " + ",".join(SERVERS),
+    )
     p.add_argument("--schedule", choices=["poisson", "uniform"], default="poisson")
     p.add_argument(
         "--client-impl",
@@ -134,11 +154,13 @@ def cpus() -> tuple[int | None, int | None]:
 async def run_one(scenario: Scenario, server: str, args: argparse.Namespace) -> dict[str, Any]:
     server_cpu, lg_cpu = cpus()
     log_dir = report.RESULTS_DIR / "logs"
-    target: Target = (
-        YardstickTarget(server_cpu, log_dir)
-        if server == "yardstick"
-        else OursTarget(server_cpu, log_dir, semantic=server == "ours")
-    )
+    target: Target
+    if server == "yardstick":
+        target = YardstickTarget(server_cpu, log_dir)
+    elif server.startswith("cluster"):
+        target = ClusterTarget(server_cpu, log_dir, semantic=server == "cluster")
+    else:
+        target = OursTarget(server_cpu, log_dir, semantic=server == "ours")
     try:
         log(f"{scenario.name}/{server}: starting server on port {target.port}")
         await target.start()
@@ -232,12 +254,12 @@ def semantic_throughput() -> str | None:
 
 async def main_async(args: argparse.Namespace) -> int:
     scenarios = choose_scenarios(args)
-    servers = [args.only] if args.only else list(SERVERS)
+    servers = args.only or list(SERVERS)
     results: list[dict[str, Any]] = []
-    why_not = ours_runnable() if any(s.startswith("ours") for s in servers) else None
+    why_not = ours_runnable() if any(s != "yardstick" for s in servers) else None
     for scenario in scenarios:
         for server in servers:
-            if server.startswith("ours") and why_not:
+            if server != "yardstick" and why_not:
                 log(f"{scenario.name}/{server}: skipped: {why_not}")
                 results.append({"scenario": scenario.name, "server": server, "error": f"not runnable: {why_not}"})
                 continue

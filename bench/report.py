@@ -87,6 +87,9 @@ def render(results: list[dict[str, Any]]) -> str:
     lines.append("p50-p99: send -> message:new at the other room members (delivered ones only);")
     lines.append("ack p99: send -> ack;")
     lines.append("RSS MB: server process peak (VmHWM), DB MB: its child processes (the local DB);")
+    if any(r["server"].startswith("cluster") for r in results):
+        lines.append("cluster: the launcher is the 'server' process; its children are both servers, the DB,")
+        lines.append("  Redis and HAProxy, all on the one pinned server core (RSS +DB, srv CPU% main+children);")
     lines.append("srv CPU%: server (+ its children) over the measured window, of one pinned core;")
     lines.append("lg CPU%: the load generator's own CPU on its core (near 100 = it was the bottleneck);")
     lines.append("other%: busy CPU on the box outside server and load generator (of 200%).")
@@ -97,14 +100,25 @@ def _ratios(results: list[dict[str, Any]]) -> list[str]:
     out = []
     for scenario in dict.fromkeys(r["scenario"] for r in results):
         pair = {r["server"]: r for r in results if r["scenario"] == scenario and "error" not in r}
+        ys = pair.get("yardstick")
+        for name in ("cluster-lexicon", "cluster", "ours") if ys else ():
+            if name in pair:
+                out.append(
+                    f"{scenario}: {name}/yardstick delivered rate "
+                    f"{_ratio(pair[name]['delivered_rate'], ys['delivered_rate'])}, "
+                    f"p99 latency {_ratio(pair[name]['e2e_ms']['p99'], ys['e2e_ms']['p99'])}"
+                )
+        if "cluster" in pair and "ours" in pair:
+            cluster, one = pair["cluster"], pair["ours"]
+            out.append(
+                f"{scenario}: cluster (2 processes, HAProxy, Redis) / ours (1 process): delivered rate "
+                f"{_ratio(cluster['delivered_rate'], one['delivered_rate'])}, p50 latency "
+                f"{_ratio(cluster['e2e_ms']['p50'], one['e2e_ms']['p50'])}, p99 latency "
+                f"{_ratio(cluster['e2e_ms']['p99'], one['e2e_ms']['p99'])}"
+            )
         if "ours" not in pair or "yardstick" not in pair:
             continue
-        ours, ys = pair["ours"], pair["yardstick"]
-        out.append(
-            f"{scenario}: ours/yardstick delivered rate "
-            f"{_ratio(ours['delivered_rate'], ys['delivered_rate'])}, "
-            f"p99 latency {_ratio(ours['e2e_ms']['p99'], ys['e2e_ms']['p99'])}"
-        )
+        ours = pair["ours"]
         lexicon = pair.get("ours-lexicon")
         if lexicon is not None:
             ack, base = ours.get("ack_ms", {}), lexicon.get("ack_ms", {})
@@ -151,7 +165,7 @@ def _errors(results: list[dict[str, Any]]) -> list[str]:
 def _alerts(results: list[dict[str, Any]]) -> list[str]:
     out = []
     for r in results:
-        if not r["server"].startswith("ours") or "error" in r:
+        if r["server"] == "yardstick" or "error" in r:
             continue
         a = r.get("alerts", {})
         lat = a.get("latency_ms", {})

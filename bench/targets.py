@@ -195,7 +195,10 @@ class OursTarget(Target):
 
     async def semantic_stats(self) -> dict[str, float]:
         """The server's iopchat_semantic_* metrics (queue, deferred, late flags...)."""
-        async with aiohttp.ClientSession(base_url=self.url) as http, http.get("/metrics") as resp:
+        return await self._semantic_stats(self.url)
+
+    async def _semantic_stats(self, url: str) -> dict[str, float]:
+        async with aiohttp.ClientSession(base_url=url) as http, http.get("/metrics") as resp:
             text = await resp.text()
         stats = {}
         for line in text.splitlines():
@@ -267,6 +270,34 @@ class OursTarget(Target):
     async def stop(self) -> None:
         await super().stop()
         shutil.rmtree(self.data_dir, ignore_errors=True)
+
+
+class ClusterTarget(OursTarget):
+    """`python -m server.cluster`: HAProxy in front of two of our server processes, with
+    Redis and one local database, all started by the launcher.
+
+    Pinned like the others: the launcher is pinned before it starts anything, so the
+    two servers, the database, Redis and HAProxy share the one server core. The figures
+    therefore show what the extra hops (balancer, Redis fan-out, a second process's
+    caches) cost at the same CPU budget, not what a second core would buy.
+    """
+
+    def __init__(self, cpu: int | None, log_dir: Path, *, semantic: bool = True) -> None:
+        super().__init__(cpu, log_dir, semantic=semantic)
+        self.name = "cluster" if semantic else "cluster-lexicon"
+        self.backend_ports = [free_port(), free_port()]
+
+    def command(self) -> list[str]:
+        ports = ",".join(str(p) for p in self.backend_ports)
+        return [sys.executable, "-m", "server.cluster", "--backend-ports", ports]
+
+    async def semantic_stats(self) -> dict[str, float]:
+        """Summed over both processes (through the balancer we would see only one)."""
+        totals: dict[str, float] = {}
+        for port in self.backend_ports:
+            for name, value in (await self._semantic_stats(f"http://127.0.0.1:{port}")).items():
+                totals[name] = totals.get(name, 0.0) + value
+        return totals
 
 
 class _Api:

@@ -34,7 +34,7 @@ RESTART_FIRST, RESTART_MAX = 1.0, 30.0
 PR_SET_PDEATHSIG = 1
 
 
-def _die_with_parent() -> None:
+def die_with_parent() -> None:
     """In the child, before exec: SIGTERM when the server process dies (Linux)."""
     try:
         ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
@@ -102,7 +102,7 @@ class LocalDatabase:
             stdout=log_file,
             stderr=subprocess.STDOUT,
             start_new_session=True,  # Ctrl-C reaches the server, which then stops us in order
-            preexec_fn=_die_with_parent,  # noqa: PLW1509 - prctl only; it exists for this
+            preexec_fn=die_with_parent,  # noqa: PLW1509 - prctl only; it exists for this
         )
         log_file.close()
         await self._wait_until_ready()
