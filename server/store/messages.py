@@ -38,12 +38,13 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError, PyMongoError
 
 from server.models import Message
-from server.store.message_keys import MessageKeys, client_key
+from server.store.message_keys import MessageKeys, client_key, seq_key
 from server.store.recent import COLD_LOAD, RecentCache, RecentHistory, visible_to
 from server.store.recent import KEEP as RECENT_KEEP
 
 log = logging.getLogger(__name__)
 MAX_SEQ_RETRIES = 20
+PROBES_BEFORE_QUERY = 3  # FerretDB: seq conflicts in a room settled by key probes before the scanning query
 KEYED_ROUNDS = 4  # pages of seq keys read before a page mostly hidden from this viewer falls back to a query
 MAX_BATCH = 256
 MARK_DELIVERED_EVERY = 0.5  # seconds
@@ -71,6 +72,7 @@ class MessageStore:
         # Alone on the database, stamps are gathered for a quarter second (FerretDB: a
         # stamp per batch cost most of its CPU at 200 msgs/s); shared, they go at once, so
         # that another process's join never misses a message already broadcast.
+        self._shared = shared
         self._stamp_every = 0.0 if shared else STAMP_EVERY
         self._stamper: asyncio.Task[None] | None = None
         self._loading: dict[tuple[ObjectId, ObjectId | None], asyncio.Future[RecentHistory]] = {}
@@ -151,12 +153,12 @@ class MessageStore:
         # and a client key (a retry then finds no message and sends it).
         await asyncio.gather(self._mark_undelivered(markers), self._add_client_keys(batch))
         todo = batch
-        conflicted: set[ObjectId] = set()
+        conflicts: dict[ObjectId, int] = {}
         for _ in range(MAX_SEQ_RETRIES):
             if not todo:
                 return
             for room_id in {p.doc["room_id"] for p in todo} - self._last_seq.keys():
-                self._last_seq[room_id] = await self._max_seq(room_id, thorough=room_id in conflicted)
+                self._last_seq[room_id] = await self._max_seq(room_id, thorough=room_id in conflicts)
             next_seq = dict(self._last_seq)
             candidates = []
             for pending in todo:
@@ -171,6 +173,8 @@ class MessageStore:
                 if error.get("code") != DUPLICATE_KEY:
                     raise
                 stored, refused = error["index"], todo[error["index"]]
+            if stored and await self.is_ferretdb():
+                await self._add_seq_keys(candidates[:stored])
             added: dict[ObjectId, list[Message]] = {}
             for pending, doc in zip(todo[:stored], candidates[:stored], strict=True):
                 self._last_seq[doc["room_id"]] = doc["seq"]
@@ -184,20 +188,39 @@ class MessageStore:
                     self.on_insert(len(messages))
             for room_id, messages in added.items():
                 self._stamp_soon(room_id, [m.id for m in messages])
-            if stored and await self.is_ferretdb():
-                self._add_seq_keys_soon(candidates[:stored])
             if refused is None:
                 return
-            existing = await self.by_client_id(refused.doc["author_id"], refused.doc["client_id"], thorough=True)
+            room_id = refused.doc["room_id"]
+            probing = await self.is_ferretdb() and conflicts.get(room_id, 0) < PROBES_BEFORE_QUERY
+            existing = await self.by_client_id(refused.doc["author_id"], refused.doc["client_id"], thorough=not probing)
             if existing is not None:  # a retry of a stored message
                 if not refused.future.done():
                     refused.future.set_result((existing, False))
                 todo = todo[stored + 1 :]
-            else:  # another process took that seq: reload the room and go round again
-                self._last_seq.pop(refused.doc["room_id"], None)
-                conflicted.add(refused.doc["room_id"])
+            else:  # another process took that seq: find the room's last and go round again
+                conflicts[room_id] = conflicts.get(room_id, 0) + 1
+                if probing:  # seq keys trail their messages by milliseconds: a short guess just comes round again
+                    self._last_seq[room_id] = await self._probe_last_seq(room_id, candidates[stored]["seq"])
+                else:
+                    self._last_seq.pop(room_id, None)
                 todo = todo[stored:]
         raise RuntimeError("could not allocate message sequence numbers")
+
+    async def _probe_last_seq(self, room_id: ObjectId, known: int) -> int:
+        """FerretDB: the highest seq with a key, from one that exists (`known`), in about
+        2 log2(distance) keyed lookups (doubling, then halving). Keys are written in
+        order, so they are contiguous but for the last few milliseconds' worth."""
+        low, step = known, 1
+        while await self._keys.message_id(seq_key(room_id, low + step)) is not None:
+            low, step = low + step, step * 2
+        high = low + step  # no key there
+        while high - low > 1:
+            middle = (low + high) // 2
+            if await self._keys.message_id(seq_key(room_id, middle)) is not None:
+                low = middle
+            else:
+                high = middle
+        return low
 
     async def _mark_undelivered(self, markers: list[dict[str, Any]]) -> None:
         if not markers:
@@ -213,10 +236,20 @@ class MessageStore:
             docs = [p.doc for p in batch if p.doc.get("client_id")]
             await self._keys.add((client_key(d["author_id"], d["client_id"]), d["_id"]) for d in docs)
 
-    def _add_seq_keys_soon(self, docs: list[dict[str, Any]]) -> None:
-        """Seq keys off the ack's path: only scroll-back past the recent history reads
-        them, and a missing one costs that reader a query, never a message."""
+    async def _add_seq_keys(self, docs: list[dict[str, Any]]) -> None:
+        """Seq keys of stored messages. Shared by several processes, before the acks: the
+        others find the room's last seq by probing them after a collision, so they must
+        not trail. Alone, off the ack's path: only scroll-back past the recent history
+        reads them then. A missing key costs a reader a query, never a message."""
+        if self._shared:
+            try:
+                await self._keys.add_seqs(docs)
+            except PyMongoError as exc:
+                log.warning("seq keys of %d messages not written (%s)", len(docs), type(exc).__name__)
+        else:
+            self._add_seq_keys_soon(docs)
 
+    def _add_seq_keys_soon(self, docs: list[dict[str, Any]]) -> None:
         async def write() -> None:
             try:
                 await self._keys.add_seqs(docs)
@@ -238,8 +271,8 @@ class MessageStore:
             if ids == []:
                 return 0
             newest = await self.get(ids[-1]) if ids else None
-            if newest is not None:
-                return newest.seq
+            if newest is not None:  # stamps trail inserts: look past it
+                return await self._probe_last_seq(room_id, newest.seq)
         doc = await self._messages.find_one({"room_id": room_id}, {"seq": 1}, sort=[("seq", -1)])
         return int(doc["seq"]) if doc else 0
 

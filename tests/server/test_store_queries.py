@@ -147,3 +147,27 @@ async def test_a_history_without_keys_is_still_served_in_full(store: tuple[Store
     assert [m.seq for m in first] == [m.seq for m in again] == list(range(71, 121))
     if await fresh.messages.is_ferretdb():
         assert await stores.db["message_keys"].count_documents({"_id": {"$regex": "^s:"}}) == 50
+
+
+async def test_two_processes_writing_one_room_number_it_without_gaps_or_scans(
+    store: tuple[Stores, FindRecorder],
+) -> None:
+    """Each process numbers optimistically from what it last saw; the other's inserts
+    make it collide on (room, seq). On FerretDB the collision is settled by key probes,
+    not by reading the room's whole history."""
+    stores, recorder = store
+    room_id, author = await _room_with_history(stores)
+    one, two = Stores.open(stores.db, shared=True), Stores.open(stores.db, shared=True)
+
+    recorder.recording = True
+    for round_ in range(6):  # alternating bursts: each process's view of the room is always stale
+        base = 1000 + round_ * 20
+        await asyncio.gather(*(one.messages.insert(_doc(room_id, author, base + n)) for n in range(10)))
+        await asyncio.gather(*(two.messages.insert(_doc(room_id, author, base + 10 + n)) for n in range(10)))
+    recorder.recording = False
+    await one.messages.flush()
+    await two.messages.flush()
+
+    seqs = sorted([d["seq"] async for d in stores.db["messages"].find({"room_id": room_id}, {"seq": 1})])
+    assert seqs == list(range(1, MESSAGES + 121))
+    assert await _scans(stores, recorder.finds) == []
