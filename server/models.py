@@ -104,6 +104,7 @@ class Cohort:
     active: bool = True
     member_ids: tuple[ObjectId, ...] = ()
     counselor_ids: tuple[ObjectId, ...] = ()
+    timezone: str | None = None  # IANA name for its check-in days; None: the server's CLINIC_TZ
 
     @classmethod
     def from_doc(cls, doc: dict[str, Any]) -> Cohort:
@@ -117,6 +118,7 @@ class Cohort:
             active=doc.get("active", True),
             member_ids=tuple(doc.get("member_ids", ())),
             counselor_ids=tuple(doc.get("counselor_ids", ())),
+            timezone=doc.get("timezone"),
         )
 
 
