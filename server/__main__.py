@@ -30,7 +30,7 @@ def configure_logging(level: str) -> None:
 
 
 def serve(config: Config) -> None:
-    from server.app import create_app
+    from server.app import create_app, runner_options
     from server.seed import DEMO_LOGINS, DEMO_PASSWORD
 
     app = create_app(config)
@@ -52,7 +52,7 @@ def serve(config: Config) -> None:
         host=config.host,
         port=config.port,
         print=None,
-        access_log=None,
+        **runner_options(config),
         shutdown_timeout=SHUTDOWN_GRACE_SECONDS,
         loop=_event_loop(),
     )

@@ -6,6 +6,7 @@ import asyncio
 import functools
 import logging
 from collections.abc import AsyncIterator
+from typing import Any
 
 import socketio
 from aiohttp import web
@@ -22,6 +23,7 @@ from server.http import (
     feedback_routes,
     flag_routes,
     health_routes,
+    report_routes,
     room_routes,
     static_routes,
 )
@@ -71,6 +73,16 @@ PAYLOAD_LOGGERS = ("pymongo", "engineio", "socketio", "aiohttp.access")
 def quiet_payload_loggers() -> None:
     for name in PAYLOAD_LOGGERS:
         logging.getLogger(name).setLevel(logging.WARNING)
+
+
+def runner_options(config: Config) -> dict[str, Any]:
+    """Options for aiohttp's runner, shared by `python -m server` and the tests.
+
+    aiohttp closes a connection whose request head has not arrived within the keep-alive
+    timeout (from the moment it opens, and between requests): that is our bound on
+    slowloris clients that trickle their headers. Long-polls and WebSockets are requests
+    in progress, so they are not cut by it."""
+    return {"keepalive_timeout": config.http_idle_seconds, "access_log": None}
 
 
 def create_app(config: Config) -> web.Application:
@@ -143,6 +155,7 @@ def create_app(config: Config) -> web.Application:
         flag_routes,
         audit_routes,
         feedback_routes,
+        report_routes,
         health_routes,
         static_routes,
     ):

@@ -60,6 +60,10 @@ class Config:
     max_sockets_per_user: int = 5
     max_sockets_per_address: int = 500  # a clinic's wifi puts many patients behind one address
     handshakes_per_second: float = 20.0  # per client address, bursts of ten times that
+    # Slow clients (slowloris): a connection must send a whole request head within this many
+    # seconds of opening (or of its last answer), and a request body within http_body_seconds.
+    http_idle_seconds: float = 15.0
+    http_body_seconds: float = 15.0
     silence_days: int = 3  # 0: no silence signal
     allow_insecure_transport: bool = False  # production: plaintext database/Redis only if set
     semantic_detection: bool = True
@@ -125,6 +129,8 @@ class Config:
             handshakes_per_second=float(reader.integer("HANDSHAKES_PER_SECOND", 20, 1, 100000)),
             max_sockets_per_address=reader.integer("MAX_SOCKETS_PER_ADDRESS", 500, 1, 100000),
             max_sockets_per_user=reader.integer("MAX_SOCKETS_PER_USER", 5, 1, 100),
+            http_idle_seconds=reader.number("HTTP_IDLE_SECONDS", 15.0, 0.5, 3600.0),
+            http_body_seconds=reader.number("HTTP_BODY_SECONDS", 15.0, 0.5, 3600.0),
             semantic_detection=reader.flag("SEMANTIC_DETECTION", default=True),
             model_dir=reader.text("MODEL_DIR"),
             semantic_queue_limit=reader.integer("SEMANTIC_QUEUE_LIMIT", 32, 1, 10000),

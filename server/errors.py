@@ -84,6 +84,13 @@ class Conflict(ChatError):
     default_message = "That conflicts with something that already exists."
 
 
+class SlowRequest(Invalid):
+    """A request body that trickles in (slowloris): 408, and the connection is closed."""
+
+    http_status = 408
+    default_message = "The request body arrived too slowly."
+
+
 class TooLarge(ChatError):
     code = "too_large"
     http_status = 413

@@ -7,7 +7,7 @@ as ObjectId inside the server and become hex strings only in payloads (server/pa
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from bson import ObjectId
@@ -15,6 +15,7 @@ from bson import ObjectId
 ROLES = ("patient", "counselor", "staff")
 MESSAGE_STATUSES = ("visible", "held", "hidden", "deleted")
 FLAG_STATUSES = ("open", "acknowledged", "resolved")
+FLAG_SOURCES = ("detector", "model", "report", "counselor", "help_button", "checkin", "silence")
 OUTCOMES = ("false_positive", "supported_in_chat", "contacted_patient", "emergency_services", "referred", "other")
 LANGUAGES = ("en", "es")
 
@@ -365,3 +366,42 @@ class Principal:
 
     def can_see_cohort(self, cohort_id: ObjectId) -> bool:
         return self.is_staff or cohort_id in self.cohort_ids
+
+
+@dataclass(frozen=True)
+class FlagFacts:
+    """What the safety report reads of a flag: its times, kind and state. Never its text,
+    author or reporter (minimum necessary: an aggregate needs none of them)."""
+
+    created_at: datetime
+    acknowledged_at: datetime | None
+    severity: str
+    source: str
+    categories: tuple[str, ...]
+    status: str
+    escalation_level: int
+
+    @classmethod
+    def from_doc(cls, doc: dict[str, Any]) -> FlagFacts:
+        return cls(
+            created_at=_utc(doc["created_at"]),
+            acknowledged_at=_utc(doc["acknowledged_at"]) if doc.get("acknowledged_at") else None,
+            severity=doc.get("severity", "high"),
+            source=doc.get("source", "detector"),
+            categories=tuple(doc.get("categories") or ()),
+            status=doc.get("status", "open"),
+            escalation_level=doc.get("escalation_level", 0),
+        )
+
+
+@dataclass(frozen=True)
+class CheckinDay:
+    """One patient-day with a check-in (the report counts these; mood and note stay behind)."""
+
+    patient_id: ObjectId
+    day: str  # YYYY-MM-DD
+
+
+def _utc(moment: datetime) -> datetime:
+    """Aware UTC (a client opened without tz_aware hands back naive UTC)."""
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)

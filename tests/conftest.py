@@ -27,7 +27,7 @@ from bson import ObjectId
 from pymongo import AsyncMongoClient
 
 from server.actions import pseudonyms
-from server.app import create_app
+from server.app import create_app, runner_options
 from server.auth import issue_token
 from server.config import Config
 from server.context import AppContext
@@ -105,7 +105,7 @@ async def start_server(config: Config) -> RunningServer:
     port = free_port()
     config = Config(**{**config.__dict__, "port": port})
     app = create_app(config)
-    runner = web.AppRunner(app, handle_signals=False, access_log=None, shutdown_timeout=5)
+    runner = web.AppRunner(app, handle_signals=False, shutdown_timeout=5, **runner_options(config))
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", port)
     await site.start()

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
+from datetime import datetime
 from typing import Any
 
 from bson import ObjectId
@@ -130,7 +131,10 @@ async def access_flag(ctx: AppContext, principal: Principal, flag_id: ObjectId, 
     raise Forbidden("That flag belongs to another cohort.")
 
 
-async def acknowledge(ctx: AppContext, principal: Principal, flag_id: ObjectId, origin: Origin) -> Flag:
+async def acknowledge(
+    ctx: AppContext, principal: Principal, flag_id: ObjectId, origin: Origin, now: datetime | None = None
+) -> Flag:
+    """Acknowledge an open flag once; `now` is the injectable clock (tests of ack times)."""
     flag = await access_flag(ctx, principal, flag_id, origin)
     if flag.status != "open":
         return flag  # acknowledging twice is harmless; the first acknowledgement stands
@@ -140,7 +144,7 @@ async def acknowledge(ctx: AppContext, principal: Principal, flag_id: ObjectId, 
         {
             "status": "acknowledged",
             "acknowledged_by": {"id": principal.user_id, "name": principal.display_name, "role": principal.role},
-            "acknowledged_at": utcnow(),
+            "acknowledged_at": now or utcnow(),
         },
     )
     if updated is None:

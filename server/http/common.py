@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from datetime import datetime
 from typing import Any
@@ -13,7 +14,7 @@ from server import addresses
 from server.auth import authenticate, parse_object_id
 from server.clock import parse_iso
 from server.context import AppContext
-from server.errors import Forbidden, Invalid, NotFound, TooLarge, Unauthorized
+from server.errors import Forbidden, Invalid, NotFound, SlowRequest, TooLarge, Unauthorized
 from server.keys import CONTEXT
 from server.models import Origin, Principal
 
@@ -60,10 +61,16 @@ async def moderator(request: web.Request) -> Principal:
 
 
 async def body(request: web.Request) -> dict[str, Any]:
+    """The JSON object in the request body, read within HTTP_BODY_SECONDS: a client that
+    trickles its body in (slowloris) gets 408 and loses the connection, rather than
+    holding it for as long as it likes."""
     try:
-        raw = await request.read()
+        async with asyncio.timeout(request.app[CONTEXT].config.http_body_seconds):
+            raw = await request.read()
     except web.HTTPRequestEntityTooLarge:
         raise TooLarge("The request body is too large.") from None
+    except TimeoutError:
+        raise SlowRequest() from None
     try:
         data = json.loads(raw or b"{}")
     except (ValueError, UnicodeDecodeError, RecursionError):

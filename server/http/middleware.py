@@ -8,7 +8,7 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
-from server.errors import ChatError, Internal, TooLarge, Unavailable
+from server.errors import ChatError, Internal, SlowRequest, TooLarge, Unavailable
 from server.store.failures import StorageError, is_outage
 
 log = logging.getLogger(__name__)
@@ -31,6 +31,8 @@ def error_response(error: ChatError) -> web.Response:
     response = web.json_response({"error": error.to_dict()}, status=error.http_status)
     if error.retry_after is not None:
         response.headers["Retry-After"] = str(error.to_dict()["retry_after"])
+    if isinstance(error, SlowRequest):
+        response.force_close()  # the rest of a trickled body is never read
     return response
 
 

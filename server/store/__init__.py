@@ -18,6 +18,7 @@ from server.store.cohorts import CohortStore
 from server.store.flags import FlagStore
 from server.store.login_failures import LoginFailureStore
 from server.store.messages import MessageStore
+from server.store.reports import ReportStore
 from server.store.rooms import RoomStore
 from server.store.users import UserStore
 
@@ -33,6 +34,7 @@ class Stores:
     audit: AuditStore
     login_failures: LoginFailureStore
     activity: ActivityStore
+    reports: ReportStore
     checkins: CheckinStore
 
     async def ping(self, within: float = 1.0) -> bool:
@@ -55,5 +57,6 @@ class Stores:
             audit=AuditStore(db),
             login_failures=LoginFailureStore(db),
             activity=ActivityStore(db),
+            reports=ReportStore(db),
             checkins=CheckinStore(db),
         )

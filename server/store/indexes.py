@@ -35,6 +35,7 @@ INDEXES: dict[str, list[IndexModel]] = {
         ),
         IndexModel([("alerted", ASCENDING), ("status", ASCENDING)], name="unalerted"),
         IndexModel([("webhook_due_at", ASCENDING)], name="webhook_due", sparse=True),
+        IndexModel([("created_at", ASCENDING)], name="by_time"),  # the safety report's period
     ],
     "audit": [
         IndexModel([("actor_id", ASCENDING), ("_id", DESCENDING)], name="by_actor"),

@@ -18,6 +18,10 @@ go round again.
 
 Idempotency. The unique index (author_id, client_id) makes a retried send a no-op that
 returns the stored message.
+
+FerretDB. Its SQLite backend serves only `{_id: value}` from an index, so there the
+lookups by (room, seq) and (author, client_id) go through keyed documents
+(message_keys.py); MongoDB uses its compound indexes.
 """
 
 from __future__ import annotations
@@ -34,11 +38,13 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError, PyMongoError
 
 from server.models import Message
+from server.store.message_keys import MessageKeys, client_key
 from server.store.recent import COLD_LOAD, RecentCache, RecentHistory, visible_to
 from server.store.recent import KEEP as RECENT_KEEP
 
 log = logging.getLogger(__name__)
 MAX_SEQ_RETRIES = 20
+KEYED_ROUNDS = 4  # pages of seq keys read before a page mostly hidden from this viewer falls back to a query
 MAX_BATCH = 256
 MARK_DELIVERED_EVERY = 0.5  # seconds
 STAMP_EVERY = 2.0  # seconds, alone on the database: stamps only serve cold loads after a restart
@@ -58,6 +64,8 @@ class MessageStore:
         self._rooms = db["rooms"]  # for the rooms' history_version (see recent.py)
         self._recent = RecentCache()
         self._ferretdb: bool | None = None
+        self._keys = MessageKeys(db)
+        self._key_writes: set[asyncio.Task[None]] = set()
         self.on_insert: Callable[[int], None] | None = None  # metrics: messages stored
         self._unstamped: dict[ObjectId, list[ObjectId]] = {}
         # Alone on the database, stamps are gathered for a quarter second (FerretDB: a
@@ -76,9 +84,25 @@ class MessageStore:
         self._delivered: list[ObjectId] = []
         self._marker: asyncio.Task[None] | None = None
 
-    async def by_client_id(self, author_id: ObjectId, client_id: str) -> Message | None:
+    async def by_client_id(self, author_id: ObjectId, client_id: str, *, thorough: bool = False) -> Message | None:
+        """The stored message of this send, if any. On FerretDB through its key, which is
+        written before the message: no key, never stored. `thorough` also queries, for a
+        message stored before keys existed (only after the unique index said it exists)."""
+        if await self.is_ferretdb():
+            message_id = await self._keys.message_id(client_key(author_id, client_id))
+            message = await self.get(message_id) if message_id is not None else None
+            if message is not None or not thorough:
+                return message
         doc = await self._messages.find_one({"author_id": author_id, "client_id": client_id})
+        if doc is not None and self._ferretdb:  # the key named an attempt that never got stored
+            await self._keys.point(client_key(author_id, client_id), doc["_id"])
         return Message.from_doc(doc) if doc else None
+
+    async def is_ferretdb(self) -> bool:
+        if self._ferretdb is None:
+            info = await self._messages.database.command("buildInfo")
+            self._ferretdb = "ferretdbVersion" in info or "ferretdb" in str(info.get("version", "")).lower()
+        return self._ferretdb
 
     async def insert(self, doc: dict[str, Any], *, track_delivery: bool = False) -> tuple[Message, bool]:
         """Store a new message; returns (message, created). created=False for a retry.
@@ -116,29 +140,29 @@ class MessageStore:
                         pending.future.set_exception(exc)
 
     async def _write(self, batch: list[_Pending]) -> None:
+        for pending in batch:  # one id per message, whatever seq it ends up with
+            pending.doc.setdefault("_id", ObjectId())
         markers = [
             {"_id": p.doc["_id"], "room_id": p.doc["room_id"], "created_at": p.doc["created_at"]}
             for p in batch
             if p.track
         ]
-        if markers:  # before the messages: a crash in between leaves a marker, never a lost broadcast
-            try:
-                await self._undelivered.insert_many(markers, ordered=False)
-            except BulkWriteError as exc:  # a retried send: its marker is there already
-                if any(e.get("code") != DUPLICATE_KEY for e in exc.details["writeErrors"]):
-                    raise
+        # Before the messages: a crash in between leaves a marker (never a lost broadcast)
+        # and a client key (a retry then finds no message and sends it).
+        await asyncio.gather(self._mark_undelivered(markers), self._add_client_keys(batch))
         todo = batch
+        conflicted: set[ObjectId] = set()
         for _ in range(MAX_SEQ_RETRIES):
             if not todo:
                 return
             for room_id in {p.doc["room_id"] for p in todo} - self._last_seq.keys():
-                self._last_seq[room_id] = await self._max_seq(room_id)
+                self._last_seq[room_id] = await self._max_seq(room_id, thorough=room_id in conflicted)
             next_seq = dict(self._last_seq)
             candidates = []
             for pending in todo:
                 room_id = pending.doc["room_id"]
                 next_seq[room_id] += 1
-                candidates.append({"_id": ObjectId(), **pending.doc, "seq": next_seq[room_id]})
+                candidates.append({**pending.doc, "seq": next_seq[room_id]})
             try:
                 await self._messages.insert_many(candidates, ordered=True)
                 stored, refused = len(candidates), None
@@ -160,19 +184,62 @@ class MessageStore:
                     self.on_insert(len(messages))
             for room_id, messages in added.items():
                 self._stamp_soon(room_id, [m.id for m in messages])
+            if stored and await self.is_ferretdb():
+                self._add_seq_keys_soon(candidates[:stored])
             if refused is None:
                 return
-            existing = await self.by_client_id(refused.doc["author_id"], refused.doc["client_id"])
+            existing = await self.by_client_id(refused.doc["author_id"], refused.doc["client_id"], thorough=True)
             if existing is not None:  # a retry of a stored message
                 if not refused.future.done():
                     refused.future.set_result((existing, False))
                 todo = todo[stored + 1 :]
             else:  # another process took that seq: reload the room and go round again
                 self._last_seq.pop(refused.doc["room_id"], None)
+                conflicted.add(refused.doc["room_id"])
                 todo = todo[stored:]
         raise RuntimeError("could not allocate message sequence numbers")
 
-    async def _max_seq(self, room_id: ObjectId) -> int:
+    async def _mark_undelivered(self, markers: list[dict[str, Any]]) -> None:
+        if not markers:
+            return
+        try:
+            await self._undelivered.insert_many(markers, ordered=False)
+        except BulkWriteError as exc:  # a retried send: its marker is there already
+            if any(e.get("code") != DUPLICATE_KEY for e in exc.details["writeErrors"]):
+                raise
+
+    async def _add_client_keys(self, batch: list[_Pending]) -> None:
+        if await self.is_ferretdb():
+            docs = [p.doc for p in batch if p.doc.get("client_id")]
+            await self._keys.add((client_key(d["author_id"], d["client_id"]), d["_id"]) for d in docs)
+
+    def _add_seq_keys_soon(self, docs: list[dict[str, Any]]) -> None:
+        """Seq keys off the ack's path: only scroll-back past the recent history reads
+        them, and a missing one costs that reader a query, never a message."""
+
+        async def write() -> None:
+            try:
+                await self._keys.add_seqs(docs)
+            except PyMongoError as exc:
+                log.warning("seq keys of %d messages not written (%s)", len(docs), type(exc).__name__)
+
+        task = asyncio.create_task(write(), name="seq-keys")
+        self._key_writes.add(task)
+        task.add_done_callback(self._key_writes.discard)
+
+    async def _max_seq(self, room_id: ObjectId, *, thorough: bool = False) -> int:
+        """The room's last seq. On FerretDB, where the query below reads every message,
+        first a guess from the room's newest listed message; a guess that is too low
+        only costs a refused insert, after which the query settles it."""
+        if not thorough and await self.is_ferretdb():
+            room = await self._rooms.find_one({"_id": room_id}, {"recent_ids": 1})
+            listed = (room or {}).get("recent_ids")
+            ids = None if listed is None else [*listed, *self._unstamped.get(room_id, [])]
+            if ids == []:
+                return 0
+            newest = await self.get(ids[-1]) if ids else None
+            if newest is not None:
+                return newest.seq
         doc = await self._messages.find_one({"room_id": room_id}, {"seq": 1}, sort=[("seq", -1)])
         return int(doc["seq"]) if doc else 0
 
@@ -183,13 +250,17 @@ class MessageStore:
             self._marker = asyncio.create_task(self._mark_delivered(), name="delivered-marker")
 
     async def flush(self) -> None:
-        """On shutdown: record pending deliveries and stamp pending rooms now."""
+        """On shutdown (and in tests): record pending deliveries, stamp pending rooms and
+        write pending seq keys now."""
         if self._stamper is not None and not self._stamper.done():
             self._stamper.cancel()
+            await asyncio.wait([self._stamper])  # it puts back what it had not stamped: in order
         while self._unstamped:
             room_id, ids = self._unstamped.popitem()
             await self._stamp(room_id, ids)
         await self.flush_delivered()
+        if self._key_writes:
+            await asyncio.gather(*self._key_writes)
 
     async def flush_delivered(self) -> None:
         """Record every noted delivery now (tests, shutdown)."""
@@ -241,11 +312,16 @@ class MessageStore:
                 return seen[-limit:], True
             if recent.complete:
                 return seen, False
+            if recent.messages and await self.is_ferretdb():  # older than the cold load reaches
+                end = recent.messages[-1].seq + 1
+                return await self._keyed_page(room_id, end, limit, newest_first=True, viewer=viewer, last=end - 1)
         return await self._page(room_id, {}, limit, newest_first=True, viewer=viewer)
 
     async def before(
         self, room_id: ObjectId, seq: int, limit: int, viewer: ObjectId | None
     ) -> tuple[list[Message], bool]:
+        if await self.is_ferretdb():
+            return await self._keyed_page(room_id, seq, limit, newest_first=True, viewer=viewer, last=seq - 1)
         return await self._page(room_id, {"$lt": seq}, limit, newest_first=True, viewer=viewer)
 
     async def after(
@@ -255,6 +331,9 @@ class MessageStore:
         if recent is not None and (recent.complete or (recent.messages and recent.messages[0].seq <= seq + 1)):
             seen = [m for m in visible_to(recent.messages, viewer) if m.seq > seq]
             return seen[:limit], len(seen) > limit
+        if recent is not None and recent.messages and await self.is_ferretdb():
+            last = recent.messages[-1].seq  # the room's newest: the cache was just checked
+            return await self._keyed_page(room_id, seq, limit, newest_first=False, viewer=viewer, last=last)
         return await self._page(room_id, {"$gt": seq}, limit, newest_first=False, viewer=viewer)
 
     async def _recent_history(self, room_id: ObjectId) -> RecentHistory | None:
@@ -301,10 +380,7 @@ class MessageStore:
     async def _by_ids(self, ids: list[ObjectId]) -> list[Message]:
         """Messages by _id: one `$in` query on MongoDB; on FerretDB, which pushes down only
         an exact `_id` match and would scan for `$in`, one indexed lookup each."""
-        if self._ferretdb is None:
-            info = await self._messages.database.command("buildInfo")
-            self._ferretdb = "ferretdbVersion" in info or "ferretdb" in str(info.get("version", "")).lower()
-        if self._ferretdb:
+        if await self.is_ferretdb():
             found = await asyncio.gather(*(self.get(i) for i in ids))
             return [m for m in found if m is not None]
         return [Message.from_doc(d) async for d in self._messages.find({"_id": {"$in": ids}})]
@@ -326,6 +402,9 @@ class MessageStore:
             room_id, ids = self._unstamped.popitem()
             try:
                 await self._stamp(room_id, ids)
+            except asyncio.CancelledError:  # flush() stamps them (again: $addToSet lists each once)
+                self._unstamped[room_id] = [*ids, *self._unstamped.get(room_id, [])]
+                raise
             except PyMongoError as exc:  # keep them for the next round; meanwhile trust no cache
                 self._unstamped[room_id] = [*ids, *self._unstamped.get(room_id, [])]
                 self._recent.drop(room_id)
@@ -338,7 +417,7 @@ class MessageStore:
         new = ObjectId()
         update: dict[str, Any] = {"$set": {"history_version": new}}
         if new_ids:
-            update["$push"] = {"recent_ids": {"$each": new_ids}}
+            update["$addToSet"] = {"recent_ids": {"$each": new_ids}}  # in order; a repeated stamp adds nothing
         before = await self._rooms.find_one_and_update(
             {"_id": room_id}, update, return_document=ReturnDocument.BEFORE
         )  # (no projection: FerretDB 1.24 does not take one here)
@@ -347,7 +426,7 @@ class MessageStore:
         self._recent.stamped(room_id, before.get("history_version"), new)
         listed = len(before.get("recent_ids") or ()) + len(new_ids or ())
         if new_ids and listed > 2 * RECENT_KEEP:  # trim (FerretDB 1.24 has no $push $slice)
-            kept = [*(before.get("recent_ids") or ()), *new_ids][-RECENT_KEEP:]
+            kept = list(dict.fromkeys([*(before.get("recent_ids") or ()), *new_ids]))[-RECENT_KEEP:]
             await self._rooms.update_one(
                 {"_id": room_id, "history_version": new},
                 {"$set": {"recent_ids": kept, "recent_from_start": False}},
@@ -372,9 +451,56 @@ class MessageStore:
             docs.reverse()
         return [Message.from_doc(doc) for doc in docs], has_more
 
+    async def _keyed_page(
+        self, room_id: ObjectId, seq: int, limit: int, *, newest_first: bool, viewer: ObjectId | None, last: int
+    ) -> tuple[list[Message], bool]:
+        """`_page` through the seq keys (FerretDB): the seqs next to `seq` (down to 1, or up
+        to `last`) by point lookups, a few pages of them when this viewer may not see
+        some. A missing key or message (a crash between message and key, a database
+        older than the keys) falls back to the query, and its keys are written then."""
+        step = -1 if newest_first else 1
+        seen: list[Message] = []
+        edge = seq
+        for _ in range(KEYED_ROUNDS):
+            stop = max(edge - limit - 2, 0) if newest_first else min(edge + limit + 2, last + 1)
+            seqs = list(range(edge + step, stop, step))
+            if not seqs:
+                break
+            ids = await self._keys.by_seq(room_id, seqs)
+            messages = await self._by_ids(list(ids.values())) if len(ids) == len(seqs) else []
+            if len(messages) != len(seqs):
+                return await self._page_and_heal(room_id, seq, limit, newest_first=newest_first, viewer=viewer)
+            messages.sort(key=lambda m: m.seq, reverse=newest_first)
+            seen.extend(visible_to(messages, viewer))
+            edge = seqs[-1]
+            if len(seen) > limit:
+                break
+        else:
+            return await self._page(
+                room_id, {"$lt" if newest_first else "$gt": seq}, limit, newest_first=newest_first, viewer=viewer
+            )
+        page = seen[:limit]
+        if newest_first:
+            page.reverse()
+        return page, len(seen) > limit
+
+    async def _page_and_heal(
+        self, room_id: ObjectId, seq: int, limit: int, *, newest_first: bool, viewer: ObjectId | None
+    ) -> tuple[list[Message], bool]:
+        messages, more = await self._page(
+            room_id, {"$lt" if newest_first else "$gt": seq}, limit, newest_first=newest_first, viewer=None
+        )
+        self._add_seq_keys_soon([{"_id": m.id, "room_id": m.room_id, "seq": m.seq} for m in messages])
+        if viewer is None:
+            return messages, more
+        return await self._page(
+            room_id, {"$lt" if newest_first else "$gt": seq}, limit, newest_first=newest_first, viewer=viewer
+        )
+
     async def context(self, room_id: ObjectId, seq: int, count: int) -> tuple[list[Message], list[Message]]:
-        before, _ = await self._page(room_id, {"$lt": seq}, count, newest_first=True, viewer=None)
-        after, _ = await self._page(room_id, {"$gt": seq}, count, newest_first=False, viewer=None)
+        """The messages around one (the review console), oldest first."""
+        before, _ = await self.before(room_id, seq, count, viewer=None)
+        after, _ = await self.after(room_id, seq, count, viewer=None)
         return before, after
 
     async def last_by_author(self, room_id: ObjectId, author_id: ObjectId) -> Message | None:

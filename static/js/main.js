@@ -14,6 +14,7 @@ import { renderReviewQueue, renderFlagDetail } from "./review.js";
 import { renderAudit } from "./audit.js";
 import { renderLexicon } from "./lexicon.js";
 import { renderCohorts, renderUsers } from "./admin.js";
+import { renderSafety } from "./safety.js";
 
 const app = document.getElementById("app");
 let shell = null; // DOM refs when signed in
@@ -182,6 +183,7 @@ function navItems() {
   if (session.isModerator) items.push(["checkins", "Check-ins", "#/checkins"]);
   if (session.isStaff) {
     items.push(["audit", "Audit log", "#/audit"]);
+    items.push(["safety", "Safety", "#/safety"]);
     items.push(["lexicon", "Lexicon report", "#/lexicon"]);
     items.push(["cohorts", "Cohorts", "#/admin/cohorts"]);
     items.push(["users", "Accounts", "#/admin/users"]);
@@ -351,6 +353,10 @@ function route() {
     setActiveNav("audit");
     showChat(false);
     renderAudit(shell.otherView);
+  } else if (section === "safety" && allowed.has("safety")) {
+    setActiveNav("safety");
+    showChat(false);
+    renderSafety(shell.otherView);
   } else if (section === "lexicon" && allowed.has("lexicon")) {
     setActiveNav("lexicon");
     showChat(false);

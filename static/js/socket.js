@@ -1,7 +1,7 @@
 // Socket.IO connection: auth token, websocket-first with polling fallback, an
 // ack-with-timeout helper that turns {ok:false,error} into AppError, and
 // connection-state notifications the views use to fill gaps after a reconnect.
-import { jitter } from "./order.js";
+import { jitter } from "./backoff.js";
 import { io } from "/vendor/socket.io.esm.min.js";
 import { AppError, AUTH_CODES } from "./errors.js";
 

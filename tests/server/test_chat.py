@@ -8,6 +8,7 @@ import json
 import pytest
 from bson import ObjectId
 
+from server.actions.ratelimit import TokenBucket
 from tests.conftest import Cohort, World, new_client_id
 
 
@@ -282,10 +283,14 @@ async def test_reserved_event_names_disconnect_the_client(world: World, cohort: 
 
 
 async def test_rate_limit_refuses_bursts_with_retry_after(world: World, cohort: Cohort) -> None:
+    # The limiter's clock stands still: on a slow box, real time would refill the bucket
+    # between sends (each waits up to 0.25 s for the semantic detector).
+    limiter = world.server.ctx.send_limiter
+    world.server.ctx.send_limiter = TokenBucket(limiter.rate, limiter.burst, clock=lambda: 1000.0)
     alice = await world.connect(cohort.alice, join=cohort.room)
     acks = [await alice.send(cohort.room.id, f"flood {i}") for i in range(14)]
     refused = [a for a in acks if not a["ok"]]
-    assert refused, "a burst of 14 should exceed the burst limit of 10"
+    assert len(refused) == 4, "a burst of 14 exceeds the burst limit of 10 by four"
     assert all(a["error"]["code"] == "rate_limited" and a["error"]["retry_after"] >= 1 for a in refused)
 
 

@@ -372,3 +372,15 @@ async def test_checkins_are_counted_in_the_metrics(world: World, cohort: Cohort)
     _, text = await world.http("GET", "/metrics")
     assert 'iopchat_checkins_total{kind="new"} 1.0' in text
     assert 'iopchat_checkins_total{kind="replaced"} 1.0' in text
+
+
+async def test_a_checkin_counts_in_the_staff_safety_reports_completion(world: World, cohort: Cohort) -> None:
+    """The safety report reads `checkins` directly: the shape written here is the one it reads."""
+    alice = await world.connect(cohort.alice)
+    await check_in(alice, 4, 1, "steady")
+
+    status, report = await world.http("GET", "/api/reports/safety?weeks=1", cohort.staff)
+
+    assert status == 200
+    [row] = [c for c in report["checkins"]["cohorts"] if c["cohort_id"] == str(cohort.id)]
+    assert row["patients"] == 2 and row["days_with_checkin"] == 1

@@ -14,6 +14,7 @@ export function useCheckinStyles() {
   if (styled) return;
   styled = true;
   for (const href of STYLESHEETS) {
+    if (document.querySelector(`link[rel="stylesheet"][href="${href}"]`)) continue; // e.g. the safety view's
     const link = document.createElement("link");
     link.rel = "stylesheet";
     link.href = href;

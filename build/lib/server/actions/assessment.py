@@ -1,0 +1,39 @@
+"""The verdict on a message and what it means: scan (lexicon and model, via the detection
+service) and the room's hold policy. A detector failure holds the message (fail toward a human)."""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from moderation import Decision, Detection, decide_policy, fail_safe
+from server.actions.detection import Verdict
+from server.context import AppContext
+from server.models import Room
+
+log = logging.getLogger(__name__)
+
+
+async def assess(
+    ctx: AppContext, text: str, room: Room, context: tuple[str, ...] = ()
+) -> tuple[Detection | None, Decision, Verdict | None]:
+    """Scan a message and decide its fate: (detection, decision, the detector's verdict).
+
+    `verdict.deferred` says the model judges the message after it goes out.
+
+    A detector failure holds the message and raises a flag (fail toward a human)."""
+    started = time.perf_counter()
+    try:
+        verdict = await ctx.detection.assess(text, context)
+    except Exception:
+        log.exception("detector failed on a message in room %s; holding it for a counselor", room.id)
+        return None, fail_safe(), None
+    ctx.metrics.detector_seconds.observe(time.perf_counter() - started)
+    return verdict.detection, decide(ctx, verdict.detection, room), verdict
+
+
+def decide(ctx: AppContext, detection: Detection, room: Room) -> Decision:
+    hold_policy = room.crisis_hold or ctx.config.crisis_hold
+    return decide_policy(
+        detection.severity, hold_policy=hold_policy, resources_for_medium=ctx.config.crisis_resources_for_medium
+    )

@@ -1,0 +1,91 @@
+"""Crisis flags the database could not take in time: alerted live, stored when it answers.
+
+A crisis must reach a counselor whether or not the database is up. When a flag cannot
+be stored within its budget, the send path gives its document to this outbox: the
+on-call counselors get `alert:new` at once from memory, and a background task stores
+the document (already marked `alerted`) as soon as the database answers, so the review
+queue and escalation pick it up. The patient's retry of the same send finds the pending
+document here and does not alert twice.
+
+The outbox is bounded and in process memory: if the process dies first, the author's
+retry re-creates the flag, and the counselor already had the alert. Flags dropped past
+the bound are logged by id.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import OrderedDict
+from typing import Any
+
+from server.store.failures import StorageError
+from server.store.flags import FlagStore
+
+log = logging.getLogger(__name__)
+
+LIMIT = 1000
+RETRY_FIRST, RETRY_MAX = 0.5, 10.0
+
+
+class CrisisOutbox:
+    def __init__(self, flags: FlagStore, *, limit: int = LIMIT) -> None:
+        self._flags = flags
+        self._limit = limit
+        self._docs: OrderedDict[str, dict[str, Any]] = OrderedDict()  # by dedupe_key
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self.stored = 0
+        self.dropped = 0
+
+    def __len__(self) -> int:
+        return len(self._docs)
+
+    def keep(self, doc: dict[str, Any]) -> None:
+        """Hold a flag document (already alerted) until the database takes it."""
+        key = doc["dedupe_key"]
+        self._docs[key] = doc
+        self._docs.move_to_end(key)
+        while len(self._docs) > self._limit:
+            _, dropped = self._docs.popitem(last=False)
+            self.dropped += 1
+            log.error("crisis outbox full: flag %s was alerted but will not be stored", dropped["_id"])
+        self._wake.set()
+        if self._task is None or self._task.done():
+            self._task = asyncio.create_task(self._drain(), name="crisis-outbox")
+
+    def pending(self, dedupe_key: str) -> dict[str, Any] | None:
+        return self._docs.get(dedupe_key)
+
+    async def flush(self) -> None:
+        """Store everything held now (tests, and shutdown); raises if the database fails."""
+        for key, doc in list(self._docs.items()):
+            await self._store(doc)
+            self._docs.pop(key, None)
+            self.stored += 1
+
+    async def _store(self, doc: dict[str, Any]) -> None:
+        """Insert; if a slower copy of the same send got in first with `alerted: false`,
+        record that the alert went out (else the delivery sweep would repeat it)."""
+        flag, created = await self._flags.insert(dict(doc))
+        if not created and not flag.alerted and doc.get("alerted"):
+            await self._flags.mark(flag.id, alerted=True, break_glass=doc.get("break_glass", False))
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+
+    async def _drain(self) -> None:
+        delay = RETRY_FIRST
+        while self._docs:
+            try:
+                await self.flush()
+                delay = RETRY_FIRST
+            except StorageError as exc:
+                log.warning("crisis outbox: %d flag(s) wait for the database (%s)", len(self._docs), type(exc).__name__)
+                self._wake.clear()
+                try:
+                    await asyncio.wait_for(self._wake.wait(), delay)
+                except TimeoutError:
+                    pass
+                delay = min(RETRY_MAX, delay * 2)

@@ -1,0 +1,91 @@
+"""The silence signal: a patient who was active and has gone quiet (issue 13).
+
+A patient active on at least ACTIVE_DAYS of the LOOKBACK_DAYS before the silent spell,
+and silent for SILENCE_DAYS since, gets a low-severity flag (`source: "silence"`) in
+their cohort's review queue: no alert, no sound, never shown to peers. One flag per
+silent spell (the spell is named by the last active day), so several processes and
+daily runs raise it once. Off when SILENCE_DAYS=0. Tests pass `now`.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+
+from bson import ObjectId
+
+from server.actions.periodic import repeat
+from server.clock import utcnow
+from server.context import AppContext
+from server.models import Flag, Room
+
+ACTIVE_DAYS = 4
+LOOKBACK_DAYS = 14
+SWEEP_EVERY_SECONDS = 3600.0
+
+
+async def run(ctx: AppContext) -> None:
+    if not ctx.config.silence_days:
+        return
+    await repeat("silence sweep", lambda: sweep(ctx), lambda: SWEEP_EVERY_SECONDS)
+
+
+async def sweep(ctx: AppContext, now: datetime | None = None) -> list[Flag]:
+    """Flags raised by this pass."""
+    silent_for = ctx.config.silence_days
+    if not silent_for:
+        return []
+    today = (now or utcnow()).date()
+    quiet_since = today - timedelta(days=silent_for - 1)  # silent on these days, today included
+    raised = []
+    for cohort in await ctx.stores.cohorts.list():
+        if cohort.active is False:
+            continue
+        rooms = await ctx.stores.rooms.for_cohorts(frozenset([cohort.id]))
+        if not rooms:
+            continue
+        for patient_id in cohort.member_ids:
+            flag = await _check(ctx, patient_id, rooms[0], quiet_since, today, now or utcnow())
+            if flag is not None:
+                raised.append(flag)
+    return raised
+
+
+async def _check(
+    ctx: AppContext, patient_id: ObjectId, room: Room, quiet_since: date, today: date, now: datetime
+) -> Flag | None:
+    activity = ctx.stores.activity
+    if await activity.active_days(patient_id, quiet_since, today):
+        return None  # not silent
+    before = await activity.active_days(patient_id, quiet_since - timedelta(days=LOOKBACK_DAYS), quiet_since)
+    if len(before) < ACTIVE_DAYS:
+        return None  # never (or rarely) active: silence says nothing
+    patient = await ctx.stores.users.get(patient_id)
+    if patient is None or not patient.active:
+        return None
+    last_active = max(before)
+    flag, created = await ctx.stores.flags.insert(
+        {
+            "dedupe_key": f"silence:{patient_id}:{last_active.isoformat()}",
+            "message_id": ObjectId(),  # no message
+            "room_id": room.id,
+            "cohort_id": room.cohort_id,
+            "cohort_name": room.cohort_name,
+            "author_id": patient_id,
+            "author_name": patient.display_name,
+            "author_role": patient.role,
+            "text": None,
+            "severity": "low",
+            "categories": [],
+            "matches": [],
+            "source": "silence",
+            "reported_by": None,
+            "reason": f"silent since {last_active.isoformat()} after {len(before)} active days",
+            "status": "open",
+            "escalation_level": 0,
+            "break_glass": False,
+            "created_at": now,
+            "alerted": True,  # queue only: no alert, no sound
+            "resources_sent": True,
+        }
+    )
+    return flag if created else None

@@ -1,0 +1,135 @@
+"""Who is online where, across every server process.
+
+Two questions need an answer that spans processes: who is online in a chat room (the
+`online` list of `room:join`), and whether any counselor of a cohort is connected and on
+call (alert routing: if one is, the alert stays inside the cohort; only if none is does
+it go to every on-call counselor, which opens the flag to them). With one process the
+registry answers both. With REDIS_URL, each process also keeps its entries in Redis
+sorted sets scored by an expiry time and refreshes them on a heartbeat, so the entries of
+a process that died vanish on their own within PRESENCE_TTL_SECONDS.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from typing import Any
+
+from bson import ObjectId
+
+from server.realtime.registry import Connection, Registry
+
+log = logging.getLogger(__name__)
+PRESENCE_TTL_SECONDS = 60
+HEARTBEAT_SECONDS = 20
+PREFIX = "iopchat:presence"
+
+
+def _room_key(room_id: ObjectId) -> str:
+    return f"{PREFIX}:room:{room_id}"
+
+
+def _oncall_key(cohort_id: ObjectId | None) -> str:
+    """On-call counselors of a cohort; None: of any cohort."""
+    return f"{PREFIX}:oncall:{cohort_id or 'any'}"
+
+
+def _member(conn: Connection) -> str:
+    p = conn.principal
+    return json.dumps([conn.sid, str(p.user_id), p.display_name, p.role])
+
+
+class Presence:
+    def __init__(self, registry: Registry, redis_url: str | None) -> None:
+        self._registry = registry
+        self._redis_url = redis_url
+        self._redis: Any = None
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        if not self._redis_url:
+            return
+        import redis.asyncio as aioredis
+
+        self._redis = aioredis.from_url(self._redis_url)
+        self._task = asyncio.create_task(self._heartbeat(), name="presence-heartbeat")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+        if self._redis is not None:
+            for conn in self._registry.all():
+                await self.forget(conn)
+            await self._redis.aclose()
+
+    def _keys(self, conn: Connection) -> list[str]:
+        keys = [_room_key(room_id) for room_id in conn.rooms]
+        if conn.oncall and conn.principal.role == "counselor":
+            keys += [_oncall_key(cohort_id) for cohort_id in conn.principal.cohort_ids]
+            keys.append(_oncall_key(None))
+        return keys
+
+    async def refresh(self, conn: Connection) -> None:
+        """Record (again) where this connection is; call after any change to it."""
+        if self._redis is None:
+            return
+        expiry = time.time() + PRESENCE_TTL_SECONDS
+        member = _member(conn)
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for key in self._keys(conn):
+                pipe.zadd(key, {member: expiry})
+                pipe.expire(key, PRESENCE_TTL_SECONDS * 2)
+            await pipe.execute()
+
+    async def left_room(self, conn: Connection, room_id: ObjectId) -> None:
+        if self._redis is not None:
+            await self._redis.zrem(_room_key(room_id), _member(conn))
+
+    async def left_oncall(self, conn: Connection, cohort_ids: frozenset[ObjectId], *, entirely: bool) -> None:
+        if self._redis is not None:
+            keys = [_oncall_key(c) for c in cohort_ids] + ([_oncall_key(None)] if entirely else [])
+            for key in keys:
+                await self._redis.zrem(key, _member(conn))
+
+    async def forget(self, conn: Connection) -> None:
+        """The connection is gone: remove every entry it may have."""
+        if self._redis is None:
+            return
+        member = _member(conn)
+        keys = [_room_key(r) for r in conn.rooms] + [_oncall_key(c) for c in conn.principal.cohort_ids]
+        keys.append(_oncall_key(None))
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for key in keys:
+                pipe.zrem(key, member)
+            await pipe.execute()
+
+    async def online_in_room(self, room_id: ObjectId) -> list[tuple[ObjectId, str, str]]:
+        """(user_id, display_name, role) of every user online in the room, once each."""
+        people = {p.user_id: (p.user_id, p.display_name, p.role) for p in self._registry.online_in_room(room_id)}
+        if self._redis is not None:
+            for member in await self._redis.zrangebyscore(_room_key(room_id), time.time(), "+inf"):
+                _, user_id, name, role = json.loads(member)
+                people.setdefault(ObjectId(user_id), (ObjectId(user_id), name, role))
+        return list(people.values())
+
+    async def anyone_oncall(self, cohort_id: ObjectId | None) -> bool:
+        """Is a counselor of this cohort (None: of any cohort) connected and on call?"""
+        local = self._registry.oncall_any() if cohort_id is None else self._registry.oncall_for_cohort(cohort_id)
+        if local:
+            return True
+        if self._redis is None:
+            return False
+        return bool(await self._redis.zcount(_oncall_key(cohort_id), time.time(), "+inf"))
+
+    async def _heartbeat(self) -> None:
+        while True:
+            await asyncio.sleep(HEARTBEAT_SECONDS)
+            try:
+                for conn in self._registry.all():
+                    await self.refresh(conn)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("presence heartbeat failed; retrying")

@@ -1,0 +1,149 @@
+"""The history's hot queries never scan the collection, on FerretDB (where only `_id` is
+indexed: they go through keys) and on MongoDB (compound indexes). Every `find` the store
+issues while a room is joined, scrolled back, caught up, reviewed and retried into is
+captured and explained; a plan that reads the whole collection fails the test."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from bson import ObjectId
+from pymongo import AsyncMongoClient, monitoring
+
+from server.store import Stores
+from server.store.indexes import ensure_indexes
+
+MESSAGES = 240
+
+
+class FindRecorder(monitoring.CommandListener):
+    def __init__(self) -> None:
+        self.finds: list[dict[str, Any]] = []
+        self.recording = False
+
+    def started(self, event: monitoring.CommandStartedEvent) -> None:
+        if self.recording and event.command_name == "find":
+            command = event.command
+            find = {"find": command["find"], "filter": command.get("filter", {}), "sort": command.get("sort")}
+            self.finds.append(find)
+
+    def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
+        pass
+
+    def failed(self, event: monitoring.CommandFailedEvent) -> None:
+        pass
+
+
+@pytest.fixture
+async def store(mongodb_uri: str, db_name: str) -> AsyncIterator[tuple[Stores, FindRecorder]]:
+    recorder = FindRecorder()
+    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(mongodb_uri, event_listeners=[recorder])
+    db = client[db_name]
+    await ensure_indexes(db)
+    yield Stores.open(db, shared=True), recorder
+    await client.drop_database(db_name)
+    await client.close()
+
+
+def _doc(room_id: ObjectId, author_id: ObjectId, n: int) -> dict[str, Any]:
+    return {
+        "_id": ObjectId(),
+        "room_id": room_id,
+        "cohort_id": ObjectId(),
+        "author_id": author_id,
+        "author_name": "A",
+        "author_role": "patient",
+        "text": f"line {n}",
+        "client_id": f"client-{n}",
+        "created_at": datetime.now(UTC),
+        "status": "held" if n % 10 == 0 else "visible",
+    }
+
+
+async def _room_with_history(stores: Stores) -> tuple[ObjectId, ObjectId]:
+    room = await stores.rooms.create(ObjectId(), "Cohort", "Group")
+    author = ObjectId()
+    for start in range(0, MESSAGES, 40):  # batches, as the group commit sees them under load
+        await asyncio.gather(*(stores.messages.insert(_doc(room.id, author, n)) for n in range(start, start + 40)))
+    await stores.messages.flush()
+    return room.id, author
+
+
+async def _scans(stores: Stores, finds: list[dict[str, Any]]) -> list[str]:
+    """The plans, among these finds, that read a whole collection."""
+    found = []
+    for find in finds:
+        command: dict[str, Any] = {"find": find["find"], "filter": find["filter"]}
+        if find["sort"]:
+            command["sort"] = find["sort"]
+        plan = str(await stores.db.command("explain", command, verbosity="queryPlanner"))
+        # FerretDB shows SQLite's plan ("SCAN t" vs "SEARCH t USING INDEX"); MongoDB a COLLSCAN stage.
+        if "COLLSCAN" in plan or ("detail=SCAN" in plan and "USING INDEX" not in plan):
+            found.append(f"{find['find']} {find['filter']}: {plan[:300]}")
+    return found
+
+
+async def test_scroll_back_catch_up_and_review_context_do_not_scan(store: tuple[Stores, FindRecorder]) -> None:
+    stores, recorder = store
+    room_id, author = await _room_with_history(stores)
+    viewer = ObjectId()  # a peer: others' held messages are left out
+    fresh = Stores.open(stores.db, shared=True)  # another process: nothing in memory
+
+    recorder.recording = True
+    latest, more_latest = await fresh.messages.latest(room_id, 50, viewer)
+    older, more_older = await fresh.messages.before(room_id, 121, 50, viewer)
+    oldest, more_oldest = await fresh.messages.before(room_id, 30, 50, viewer)
+    caught_up, more_after = await fresh.messages.after(room_id, 40, 20, viewer)
+    around = await fresh.messages.context(room_id, 100, 5)
+    retried = await fresh.messages.by_client_id(author, "client-7")
+    never_sent = await fresh.messages.by_client_id(author, "client-never")
+    recorder.recording = False
+
+    def visible(seqs: range) -> list[int]:
+        return [s for s in seqs if (s - 1) % 10 != 0]  # seq s holds line s-1; every tenth line is held
+
+    assert [m.seq for m in latest] == visible(range(1, MESSAGES + 1))[-50:] and more_latest
+    assert [m.seq for m in older] == visible(range(1, 121))[-50:] and more_older
+    assert [m.seq for m in oldest] == visible(range(1, 30)) and not more_oldest
+    assert [m.seq for m in caught_up] == visible(range(41, MESSAGES + 1))[:20] and more_after
+    assert [m.seq for m in around[0]] == [95, 96, 97, 98, 99]
+    assert [m.seq for m in around[1]] == [101, 102, 103, 104, 105]
+    assert retried is not None and retried.seq == 8 and never_sent is None
+    assert recorder.finds, "nothing was recorded"
+    assert await _scans(stores, recorder.finds) == []
+
+
+async def test_a_restarted_process_numbers_the_next_message_without_scanning(
+    store: tuple[Stores, FindRecorder],
+) -> None:
+    stores, recorder = store
+    room_id, author = await _room_with_history(stores)
+    fresh = Stores.open(stores.db, shared=True)
+
+    recorder.recording = True
+    message, created = await fresh.messages.insert(_doc(room_id, author, 9999))
+    recorder.recording = False
+
+    assert created and message.seq == MESSAGES + 1
+    assert await _scans(stores, recorder.finds) == []
+
+
+async def test_a_history_without_keys_is_still_served_in_full(store: tuple[Stores, FindRecorder]) -> None:
+    """A database from before the keys (or a crash between a message and its key): the
+    reader falls back to the query once, and writes the keys it found."""
+    stores, _ = store
+    room_id, _ = await _room_with_history(stores)
+    await stores.db["message_keys"].delete_many({})
+    fresh = Stores.open(stores.db, shared=True)
+
+    first, _ = await fresh.messages.before(room_id, 121, 50, None)
+    await fresh.messages.flush()
+    again, _ = await Stores.open(stores.db, shared=True).messages.before(room_id, 121, 50, None)
+
+    assert [m.seq for m in first] == [m.seq for m in again] == list(range(71, 121))
+    if await fresh.messages.is_ferretdb():
+        assert await stores.db["message_keys"].count_documents({"_id": {"$regex": "^s:"}}) == 50
