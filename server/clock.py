@@ -1,8 +1,13 @@
-"""UTC time, and its one wire format (ISO-8601 with milliseconds and a Z)."""
+"""UTC time, and its one wire format (ISO-8601 with milliseconds and a Z); and the one
+place that turns a moment into a local calendar day (daily check-ins belong to the day a
+patient lives, in their cohort's time zone, not to a UTC day)."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import functools
+import re
+from datetime import UTC, date, datetime
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 
 def utcnow() -> datetime:
@@ -28,3 +33,31 @@ def parse_iso(value: str) -> datetime:
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
     return moment.astimezone(UTC)
+
+
+_ZONE_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_+-]{0,30}(?:/[A-Za-z0-9][A-Za-z0-9_+-]{0,30}){0,2}")
+
+
+class UnknownTimezone(ValueError):
+    """Not an IANA time zone name that this machine's time zone database knows."""
+
+
+@functools.lru_cache(maxsize=256)
+def zone(name: str) -> ZoneInfo:
+    """The IANA zone `name` (e.g. "America/Chicago"); raises UnknownTimezone.
+
+    Names are checked against a strict pattern first: ZoneInfo reads a file named by
+    its argument, so a staff member's value must never be able to name some other path."""
+    if not isinstance(name, str) or not _ZONE_NAME.fullmatch(name):
+        raise UnknownTimezone(name)
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a directory such as "America"
+        raise UnknownTimezone(name) from None
+
+
+def local_day(moment: datetime, timezone: str) -> date:
+    """The calendar day `moment` falls on in `timezone` (a valid IANA name)."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(zone(timezone)).date()

@@ -69,6 +69,11 @@ class Config:
     semantic_detection: bool = True
     model_dir: str | None = None
     semantic_queue_limit: int = 32
+    # Daily check-ins: the local day of a cohort without its own `timezone` (an IANA name),
+    # and the rule that raises a medium `checkin` flag (0 / 11 turn a half of it off).
+    clinic_tz: str = "UTC"
+    checkin_flag_mood_at_most: int = 1
+    checkin_flag_craving_at_least: int = 8
 
     @property
     def production(self) -> bool:
@@ -129,6 +134,9 @@ class Config:
             semantic_detection=reader.flag("SEMANTIC_DETECTION", default=True),
             model_dir=reader.text("MODEL_DIR"),
             semantic_queue_limit=reader.integer("SEMANTIC_QUEUE_LIMIT", 32, 1, 10000),
+            clinic_tz=reader.timezone("CLINIC_TZ", "UTC"),
+            checkin_flag_mood_at_most=reader.integer("CHECKIN_FLAG_MOOD_AT_MOST", 1, 0, 5),
+            checkin_flag_craving_at_least=reader.integer("CHECKIN_FLAG_CRAVING_AT_LEAST", 8, 0, 11),
         )
         config.check_production(secret_given=secret is not None)
         if algorithm not in ("HS256", "RS256", "ES256"):
@@ -240,6 +248,16 @@ class _Reader:
         if raw.lower() in ("0", "false", "no", "off"):
             return False
         raise ConfigError(f"{key}={raw!r} should be 1 or 0")
+
+    def timezone(self, key: str, default: str) -> str:
+        from server.clock import UnknownTimezone, zone
+
+        raw = self.text(key) or default
+        try:
+            zone(raw)
+        except UnknownTimezone:
+            raise ConfigError(f"{key}={raw!r} is not an IANA time zone (e.g. America/Chicago)") from None
+        return raw
 
     def choice(self, key: str, choices: tuple[str, ...], default: str) -> str:
         raw = self.text(key)

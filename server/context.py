@@ -40,6 +40,7 @@ REPORTS_PER_MINUTE, REPORTS_BURST = 10, 5
 HELP_PER_MINUTE, HELP_BURST = 6, 5  # a repeat press updates the open request; this stops floods
 RENAMES_PER_HOUR, RENAMES_BURST = 3, 3
 # choosing a pseudonym, not cycling through names
+CHECKINS_PER_MINUTE, CHECKINS_BURST = 6, 5  # one a day is the point; a few replacements are fine
 
 
 @dataclass
@@ -55,6 +56,7 @@ class AppContext:
     report_limiter: TokenBucket = field(default_factory=lambda: TokenBucket(REPORTS_PER_MINUTE / 60, REPORTS_BURST))
     help_limiter: TokenBucket = field(default_factory=lambda: TokenBucket(HELP_PER_MINUTE / 60, HELP_BURST))
     rename_limiter: TokenBucket = field(default_factory=lambda: TokenBucket(RENAMES_PER_HOUR / 3600, RENAMES_BURST))
+    checkin_limiter: TokenBucket = field(default_factory=lambda: TokenBucket(CHECKINS_PER_MINUTE / 60, CHECKINS_BURST))
 
     metrics: Metrics = field(default_factory=Metrics)
 

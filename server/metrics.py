@@ -40,6 +40,9 @@ class Metrics:
             "iopchat_detector_seconds", "Time to a verdict on a message (lexicon, and the model when it judges).",
             buckets=FAST_BUCKETS, registry=r,
         )  # fmt: skip
+        self.checkins = Counter(
+            "iopchat_checkins", "Daily check-ins stored (new, or replacing the day's).", ["kind"], registry=r
+        )
         self.connections = Gauge("iopchat_connections", "Socket.IO connections on this process.", registry=r)
 
     def watch_connections(self, count: Callable[[], int]) -> None:

@@ -105,6 +105,7 @@ class Cohort:
     active: bool = True
     member_ids: tuple[ObjectId, ...] = ()
     counselor_ids: tuple[ObjectId, ...] = ()
+    timezone: str | None = None  # IANA name for its check-in days; None: the server's CLINIC_TZ
 
     @classmethod
     def from_doc(cls, doc: dict[str, Any]) -> Cohort:
@@ -118,6 +119,7 @@ class Cohort:
             active=doc.get("active", True),
             member_ids=tuple(doc.get("member_ids", ())),
             counselor_ids=tuple(doc.get("counselor_ids", ())),
+            timezone=doc.get("timezone"),
         )
 
 
@@ -294,6 +296,52 @@ class Flag:
             resources_sent=doc.get("resources_sent", True),
             help_presses=doc.get("help_presses", 0),
         )
+
+
+@dataclass(frozen=True)
+class Checkin:
+    """A patient's daily check-in: one per patient and local day (`day`, in the cohort's
+    time zone), so its `_id` is "<patient_id>:<day>" and a same-day submit replaces it."""
+
+    patient_id: ObjectId
+    cohort_id: ObjectId
+    day: str  # YYYY-MM-DD
+    mood: int  # 1 (very low) .. 5 (very good)
+    craving: int  # 0 (none) .. 10 (intense)
+    note: str | None
+    submitted_at: datetime
+    flag_ids: tuple[ObjectId, ...] = ()
+
+    @staticmethod
+    def key(patient_id: ObjectId, day: str) -> str:
+        return f"{patient_id}:{day}"
+
+    @classmethod
+    def from_doc(cls, doc: dict[str, Any]) -> Checkin:
+        return cls(
+            patient_id=doc["patient_id"],
+            cohort_id=doc["cohort_id"],
+            day=doc["day"],
+            mood=doc["mood"],
+            craving=doc["craving"],
+            note=doc.get("note"),
+            submitted_at=doc["submitted_at"],
+            flag_ids=tuple(doc.get("flag_ids", ())),
+        )
+
+    def to_doc(self) -> dict[str, Any]:
+        """The stored shape (other readers, such as the staff safety report, rely on it)."""
+        return {
+            "_id": self.key(self.patient_id, self.day),
+            "patient_id": self.patient_id,
+            "cohort_id": self.cohort_id,
+            "day": self.day,
+            "mood": self.mood,
+            "craving": self.craving,
+            "note": self.note,
+            "submitted_at": self.submitted_at,
+            "flag_ids": list(self.flag_ids),
+        }
 
 
 @dataclass(frozen=True)

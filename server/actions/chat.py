@@ -159,7 +159,7 @@ async def send_message(ctx: AppContext, conn: Connection, cmd: SendMessage) -> M
         detection, decision, _ = await assessment.assess(ctx, cmd.text, room)
         if decision.flag:
             unposted = _message_doc(principal, room, cmd, now, decision.status)
-            await _await_crisis_alone(
+            await flags.raise_crisis_alone(
                 ctx, await _crisis_first(ctx, principal, room, unposted, detection, decision), deadline
             )
             if isinstance(refusal, Unavailable):
@@ -180,7 +180,7 @@ async def send_message(ctx: AppContext, conn: Connection, cmd: SendMessage) -> M
             raise
         if flag_doc is None:
             raise Unavailable() from None
-        await _await_crisis_alone(ctx, flag_doc, deadline)
+        await flags.raise_crisis_alone(ctx, flag_doc, deadline)
         raise CrisisUnavailable(str(doc["_id"])) from None
     if not created:
         return await _finish_retry(ctx, message, flag)
@@ -225,23 +225,6 @@ async def _crisis_first(
         await routing.send_crisis_resources(ctx, principal.user_id, doc["_id"], language=principal.language)
     flag_doc["resources_sent"] = True  # sent now, or not wanted for this message
     return flag_doc
-
-
-async def _await_crisis_alone(ctx: AppContext, flag_doc: dict[str, Any], deadline: float) -> None:
-    """The message is not posted (refused, or the database is out), but its crisis reaches
-    a counselor: stored and alerted if the database answers in time, else alerted from
-    memory and kept in the crisis outbox until it does."""
-    try:
-        async with asyncio.timeout_at(deadline):
-            flag, _ = await flags.store_flag_promptly(ctx, flag_doc)
-            if not flag.alerted:
-                await routing.route_new_flag(ctx, flag)
-    except (TimeoutError, StorageError) as exc:
-        if isinstance(exc, StorageError) and not is_outage(exc):
-            raise
-        if not flag_doc["alerted"]:
-            await routing.alert_from_memory(ctx, flag_doc)
-        ctx.crisis_outbox.keep(flag_doc)  # stored when the database answers
 
 
 async def _stored_send(ctx: AppContext, author_id: ObjectId, client_id: str) -> Message | None:

@@ -20,6 +20,7 @@ from server.clock import utcnow
 from server.context import AppContext
 from server.errors import Forbidden, NotFound
 from server.models import Flag, Message, Origin, Principal, Room
+from server.store.failures import StorageError, is_outage
 from server.wire import events
 from server.wire.schemas import Concern
 
@@ -93,6 +94,26 @@ async def store_flag_promptly(ctx: AppContext, doc: dict[str, Any]) -> tuple[Fla
     if fresh:
         await ctx.stores.flags.mark(flag.id, alerted=True, break_glass=doc["break_glass"])
     return dataclasses.replace(flag, alerted=True, break_glass=doc["break_glass"]), fresh
+
+
+async def raise_crisis_alone(ctx: AppContext, flag_doc: dict[str, Any], deadline: float) -> Flag | None:
+    """A crisis with no message to post (a refused send, the database out, a check-in
+    note) reaches a counselor: stored and alerted if the database answers by `deadline`
+    (a loop time), else alerted from memory and kept in the crisis outbox until it does.
+    Returns the stored flag, or None when it waits in the outbox."""
+    try:
+        async with asyncio.timeout_at(deadline):
+            flag, _ = await store_flag_promptly(ctx, flag_doc)
+            if not flag.alerted:
+                flag = await route_new_flag(ctx, flag)
+            return flag
+    except (TimeoutError, StorageError) as exc:
+        if isinstance(exc, StorageError) and not is_outage(exc):
+            raise
+        if not flag_doc["alerted"]:
+            await alert_from_memory(ctx, flag_doc)
+        ctx.crisis_outbox.keep(flag_doc)  # stored when the database answers
+        return None
 
 
 async def access_flag(ctx: AppContext, principal: Principal, flag_id: ObjectId, origin: Origin) -> Flag:

@@ -14,7 +14,7 @@ from aiohttp import web
 from server.actions import pseudonyms
 from server.actions.audit import record
 from server.actions.chat import room_view
-from server.clock import utcnow
+from server.clock import UnknownTimezone, utcnow, zone
 from server.errors import Invalid, NotFound
 from server.http.common import body, context, json_response, origin, path_id, staff
 from server.models import LANGUAGES, ROLES, Cohort
@@ -37,6 +37,7 @@ def cohort_payload(cohort: Cohort) -> dict[str, Any]:
         "active": cohort.active,
         "member_ids": [str(i) for i in cohort.member_ids],
         "counselor_ids": [str(i) for i in cohort.counselor_ids],
+        "timezone": cohort.timezone,
     }
 
 
@@ -67,10 +68,25 @@ def _cohort_fields(data: dict[str, Any], *, creating: bool) -> dict[str, Any]:
         if not isinstance(data["active"], bool):
             raise Invalid("'active' must be true or false.")
         fields["active"] = data["active"]
-    unknown = set(data) - set(COHORT_FIELDS) - {"active"}
+    if "timezone" in data:  # the local day of its check-ins; null: the server's CLINIC_TZ
+        fields["timezone"] = _timezone(data["timezone"])
+    unknown = set(data) - set(COHORT_FIELDS) - {"active", "timezone"}
     if unknown:
         raise Invalid(f"Unknown field(s): {', '.join(sorted(unknown))}.")
     return fields
+
+
+def _timezone(value: Any) -> str | None:
+    if value is None:
+        return None
+    refusal = Invalid("'timezone' must be an IANA time zone name such as America/Chicago, or null.")
+    if not isinstance(value, str):
+        raise refusal
+    try:
+        zone(value)
+    except UnknownTimezone:
+        raise refusal from None
+    return value
 
 
 async def list_cohorts(request: web.Request) -> web.Response:

@@ -12,6 +12,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from server.store.activity import ActivityStore
 from server.store.audit import AuditStore
+from server.store.checkins import CheckinStore
 from server.store.client import ping
 from server.store.cohorts import CohortStore
 from server.store.flags import FlagStore
@@ -34,6 +35,7 @@ class Stores:
     login_failures: LoginFailureStore
     activity: ActivityStore
     reports: ReportStore
+    checkins: CheckinStore
 
     async def ping(self, within: float = 1.0) -> bool:
         """Whether the database answers within `within` seconds (for /readyz, which a
@@ -56,4 +58,5 @@ class Stores:
             login_failures=LoginFailureStore(db),
             activity=ActivityStore(db),
             reports=ReportStore(db),
+            checkins=CheckinStore(db),
         )

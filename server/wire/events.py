@@ -42,6 +42,7 @@ FLAG_ACK: Final = "flag:ack"
 FLAG_RESOLVE: Final = "flag:resolve"
 MOD_CONCERN: Final = "mod:concern"
 HELP_REQUEST: Final = "help:request"
+CHECKIN_SUBMIT: Final = "checkin:submit"
 
 # server -> client
 SESSION: Final = "session"

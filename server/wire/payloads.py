@@ -13,7 +13,7 @@ from typing import Any
 from bson import ObjectId
 
 from server.clock import iso
-from server.models import Flag, Message, Room, User
+from server.models import Checkin, Flag, Message, Room, User
 
 
 def user_public(user_id: ObjectId, display_name: str, role: str) -> dict[str, Any]:
@@ -113,3 +113,18 @@ def flag_payload(flag: Flag) -> dict[str, Any]:
         "score": flag.score,
         **({"help_presses": flag.help_presses} if flag.source == "help_button" else {}),
     }
+
+
+def checkin_payload(checkin: Checkin, *, moderator: bool) -> dict[str, Any]:
+    """A check-in for its patient, or for the cohort's counselors and staff, who also get
+    the ids of the flags it raised (detector output: never to a patient)."""
+    payload: dict[str, Any] = {
+        "day": checkin.day,
+        "mood": checkin.mood,
+        "craving": checkin.craving,
+        "note": checkin.note,
+        "submitted_at": iso(checkin.submitted_at),
+    }
+    if moderator:
+        payload["flag_ids"] = [str(f) for f in checkin.flag_ids]
+    return payload

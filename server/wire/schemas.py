@@ -296,3 +296,26 @@ def parse_concern(data: Any) -> Concern:
         raise Invalid(f"'category' must be one of {', '.join(CATEGORIES)}.")
     note = _optional_text(data, "note", MAX_REASON) or _optional_text(data, "reason", MAX_REASON)
     return Concern(_id(data, "message_id"), severity, category, note)
+
+
+@dataclass(frozen=True)
+class CheckinSubmit:
+    """A patient's daily check-in: mood 1 (very low) .. 5 (very good), craving 0 (none) ..
+    10 (intense), and an optional note that the crisis detector reads."""
+
+    mood: int
+    craving: int
+    note: str | None
+
+
+MOOD_RANGE = (1, 5)
+CRAVING_RANGE = (0, 10)
+
+
+def parse_checkin(data: Any) -> CheckinSubmit:
+    data = _object(data)
+    return CheckinSubmit(
+        _int(data, "mood", *MOOD_RANGE),
+        _int(data, "craving", *CRAVING_RANGE),
+        _optional_text(data, "note", MAX_REASON),
+    )

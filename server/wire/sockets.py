@@ -19,7 +19,7 @@ from typing import Any
 import socketio
 
 from server import addresses
-from server.actions import chat, flags, help_requests, moderate, oncall
+from server.actions import chat, checkins, flags, help_requests, moderate, oncall
 from server.actions.access import access_message, access_message_to_moderate
 from server.auth import authenticate
 from server.clock import iso, utcnow
@@ -30,7 +30,7 @@ from server.realtime import sessions
 from server.realtime.registry import Connection
 from server.store.failures import StorageError, is_outage
 from server.wire import events, fastjson, schemas
-from server.wire.payloads import flag_payload, message_payload, user_public
+from server.wire.payloads import checkin_payload, flag_payload, message_payload, user_public
 
 log = logging.getLogger(__name__)
 _ack_requested: contextvars.ContextVar[bool] = contextvars.ContextVar("ack_requested", default=True)
@@ -322,6 +322,11 @@ async def on_help(ctx: AppContext, conn: Connection, data: Any) -> dict[str, Any
     return await help_requests.request_help(ctx, conn, schemas.parse_help_request(data))
 
 
+async def on_checkin(ctx: AppContext, conn: Connection, data: Any) -> dict[str, Any]:
+    checkin = await checkins.submit(ctx, conn, schemas.parse_checkin(data))
+    return {"checkin": checkin_payload(checkin, moderator=False)}
+
+
 async def on_concern(ctx: AppContext, conn: Connection, data: Any) -> dict[str, Any]:
     cmd = schemas.parse_concern(data)
     message, room = await access_message_to_moderate(ctx, conn.principal, cmd.message_id)
@@ -377,6 +382,7 @@ EVENT_HANDLERS: dict[str, EventFn] = {
     events.MESSAGE_REPORT: on_report,
     events.MOD_CONCERN: on_concern,
     events.HELP_REQUEST: on_help,
+    events.CHECKIN_SUBMIT: on_checkin,
     events.MOD_HIDE: message_action("hide"),
     events.MOD_UNHIDE: message_action("unhide"),
     events.MOD_DELETE: message_action("delete"),

@@ -96,6 +96,7 @@ export function matchSummary(matches) {
 export function missingText(flag) {
   if (flag.source === "help_button") return "No note: the patient asked to be contacted.";
   if (flag.source === "silence") return "No message: this patient has gone quiet.";
+  if (flag.source === "checkin") return "No note with this check-in.";
   return "Message text unavailable";
 }
 
@@ -119,6 +120,12 @@ export function sourceNote(flag) {
   }
   if (flag.source === "silence") {
     return h("p", { class: "muted small", dataset: { testid: "flag-source-silence" } }, `Silence signal: ${flag.reason || "gone quiet"}. Consider reaching out.`);
+  }
+  if (flag.source === "checkin") {
+    return h("p", { class: "muted small", dataset: { testid: "flag-source-checkin" } }, `${flag.reason || "Daily check-in"}. Consider reaching out.`);
+  }
+  if (flag.reason === "checkin_note") {
+    return h("p", { class: "help-request small", dataset: { testid: "flag-source-checkin-note" } }, "From a daily check-in note (never posted to the group). Please reach out now.");
   }
   if (flag.source === "counselor") {
     return h(

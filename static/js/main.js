@@ -178,7 +178,9 @@ function onSessionEvent(data) {
 
 function navItems() {
   const items = [["chat", "Chat", "#/rooms"]];
+  if (session.role === "patient") items.push(["checkin", "Daily check-in", "#/checkin"]);
   if (session.isModerator) items.push(["review", "Review queue", "#/review"]);
+  if (session.isModerator) items.push(["checkins", "Check-ins", "#/checkins"]);
   if (session.isStaff) {
     items.push(["audit", "Audit log", "#/audit"]);
     items.push(["safety", "Safety", "#/safety"]);
@@ -338,6 +340,15 @@ function route() {
     showChat(false);
     if (id) renderFlagDetail(shell.otherView, id, { back: () => { location.hash = "#/review"; }, openRoom: (r) => { location.hash = `#/rooms/${encodeURIComponent(r)}`; } });
     else renderReviewQueue(shell.otherView, { openFlag: (fid) => { location.hash = `#/review/${encodeURIComponent(fid)}`; } });
+  } else if ((section === "checkin" || section === "checkins") && allowed.has(section)) {
+    setActiveNav(section);
+    showChat(false);
+    // Loaded on first use: the charts' library stays off the chat's start-up path.
+    const view = section === "checkin" ? import("./checkin/card.js").then((m) => m.renderCheckin) : import("./checkin/cohort.js").then((m) => m.renderCohortCheckins);
+    view.then((render) => render(shell.otherView)).catch((err) => {
+      console.error(err);
+      announce("The check-in screen could not be loaded. Please reload the page.");
+    });
   } else if (section === "audit" && allowed.has("audit")) {
     setActiveNav("audit");
     showChat(false);

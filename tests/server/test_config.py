@@ -104,3 +104,24 @@ def test_the_cli_refuses_to_serve_production_with_a_default_secret() -> None:
         timeout=60,
     )
     assert result.returncode == 2 and "JWT_SECRET" in result.stderr
+
+
+def test_checkins_default_to_utc_days_and_flag_mood_1_or_craving_8() -> None:
+    config = Config.from_env({})
+    assert config.clinic_tz == "UTC"
+    assert (config.checkin_flag_mood_at_most, config.checkin_flag_craving_at_least) == (1, 8)
+    assert Config.from_env({"CLINIC_TZ": "America/Chicago"}).clinic_tz == "America/Chicago"
+
+
+@pytest.mark.parametrize(
+    "env, complaint",
+    [
+        ({"CLINIC_TZ": "Central Time"}, "CLINIC_TZ"),
+        ({"CLINIC_TZ": "../../etc/passwd"}, "CLINIC_TZ"),
+        ({"CHECKIN_FLAG_MOOD_AT_MOST": "6"}, "CHECKIN_FLAG_MOOD_AT_MOST"),
+        ({"CHECKIN_FLAG_CRAVING_AT_LEAST": "12"}, "CHECKIN_FLAG_CRAVING_AT_LEAST"),
+    ],
+)
+def test_checkin_settings_are_checked_at_start(env: dict[str, str], complaint: str) -> None:
+    with pytest.raises(ConfigError, match=complaint):
+        Config.from_env(env)
