@@ -21,6 +21,7 @@ from server.http import (
     feedback_routes,
     flag_routes,
     health_routes,
+    openapi,
     room_routes,
     static_routes,
 )
@@ -142,6 +143,7 @@ def create_app(config: Config) -> web.Application:
         audit_routes,
         feedback_routes,
         health_routes,
+        openapi,
         static_routes,
     ):
         module.setup(app)
