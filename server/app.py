@@ -23,6 +23,7 @@ from server.http import (
     feedback_routes,
     flag_routes,
     health_routes,
+    openapi,
     report_routes,
     room_routes,
     static_routes,
@@ -157,6 +158,7 @@ def create_app(config: Config) -> web.Application:
         feedback_routes,
         report_routes,
         health_routes,
+        openapi,
         static_routes,
     ):
         module.setup(app)

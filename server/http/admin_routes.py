@@ -194,9 +194,11 @@ async def _password(data: dict[str, Any]) -> str | None:
     return await hash_password(password)
 
 
-def _choice(data: dict[str, Any], key: str, choices: tuple[str, ...]) -> str | None:
+def _choice(data: dict[str, Any], key: str, choices: tuple[str, ...], nullable: bool = True) -> str | None:
+    """`nullable`: null means "not given" (on create, for a default); on update it is not
+    a value (an account stored with a null role or language could not be served)."""
     value = data.get(key)
-    if value is None:
+    if value is None and nullable:
         return None
     if value not in choices:
         raise Invalid(f"'{key}' must be one of {', '.join(choices)}.")
@@ -245,9 +247,9 @@ async def update_user(request: web.Request) -> web.Response:
     if "display_name" in data:
         changes["display_name"] = _text(data, "display_name", 60, required=True)
     if "role" in data:
-        changes["role"] = _choice(data, "role", ROLES)
+        changes["role"] = _choice(data, "role", ROLES, nullable=False)
     if "language" in data:
-        changes["language"] = _choice(data, "language", LANGUAGES)
+        changes["language"] = _choice(data, "language", LANGUAGES, nullable=False)
     if "password" in data:
         changes["password_hash"] = await _password(data)
     if "active" in data:

@@ -40,7 +40,9 @@ def _decode_cursor(raw: str | None) -> tuple[int, ObjectId] | None:
         return None
     try:
         rank, last_id = json.loads(base64.urlsafe_b64decode(raw.encode()))
-        if not isinstance(rank, int):
+        # Only a severity rank: any other number reached the database query (a 30-digit
+        # one failed there as an internal error).
+        if type(rank) is not int or rank not in SEVERITY_RANK.values():
             raise ValueError
         return rank, ObjectId(last_id)
     except (ValueError, TypeError, InvalidId, json.JSONDecodeError):

@@ -100,6 +100,15 @@ async def test_admin_input_errors(world: World, cohort: Cohort) -> None:
         assert set(answer["error"]) >= {"code", "message"}
 
 
+@pytest.mark.parametrize("field", ["role", "language"])
+async def test_staff_cannot_blank_an_accounts_role_or_language(world: World, cohort: Cohort, field: str) -> None:
+    """null is not a role: an account stored without one could not sign in or be shown."""
+    status, body = await world.http("PATCH", f"/api/users/{cohort.bob.id}", cohort.staff, json={field: None})
+    assert status == 400 and body["error"]["code"] == "invalid"
+    bob = await world.stores.users.get(cohort.bob.id)
+    assert bob is not None and (bob.role, bob.language) == ("patient", "en")
+
+
 async def test_malformed_json_is_invalid(world: World, cohort: Cohort) -> None:
     status, body = await world.http(
         "POST", "/api/cohorts", cohort.staff, data=b"{not json", headers={"Content-Type": "application/json"}

@@ -4,6 +4,7 @@ the socket (which is answered and stays usable)."""
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 import logging
 
@@ -48,4 +49,32 @@ async def test_a_deeply_nested_socket_packet_is_answered_and_the_socket_stays_us
                 if frame.startswith("431"):
                     break
             assert '"ok":true' in frame.replace(" ", "")
+    assert "Traceback" not in caplog.text
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "/api/flags?since=0001-01-01T00:00:00%2B01:00",  # an hour before the calendar begins, in UTC
+        "/api/audit?until=9999-12-31T23:59:59-01:00",  # an hour after it ends
+    ],
+)
+async def test_a_time_past_the_ends_of_the_calendar_is_invalid_not_an_internal_error(
+    world: World, cohort: Cohort, query: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.WARNING):
+        status, body = await world.http("GET", query, cohort.staff)
+    assert status == 400 and body["error"]["code"] == "invalid"
+    assert "Traceback" not in caplog.text
+
+
+@pytest.mark.parametrize("rank", [10**30, 7, True])
+async def test_a_forged_review_queue_cursor_is_invalid_not_an_internal_error(
+    world: World, cohort: Cohort, rank: object, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Cursors carry a severity rank (1..3); a client that forges one gets `invalid`."""
+    cursor = base64.urlsafe_b64encode(json.dumps([rank, "0" * 24]).encode()).decode()
+    with caplog.at_level(logging.WARNING):
+        status, body = await world.http("GET", f"/api/flags?cursor={cursor}", cohort.staff)
+    assert status == 400 and body["error"]["code"] == "invalid"
     assert "Traceback" not in caplog.text
