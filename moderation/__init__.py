@@ -10,7 +10,7 @@ The server imports from here and nowhere else; this package imports nothing from
 """
 
 from .detection import CATEGORIES, SEVERITIES, Detection, Match
-from .detector import LEXICON_VERSION, Detector, scan
+from .detector import LEXICON_VERSION, Detector, default_detector, scan
 from .lexicon import Lexicon, LexiconError, load_lexicon
 from .policy import Decision, fail_safe
 from .policy import decide as decide_policy
@@ -32,6 +32,7 @@ __all__ = [
     "ModelUnavailable",
     "SemanticDetector",
     "crisis_resources",
+    "default_detector",
     "detect",
     "load_lexicon",
     "load_semantic",

@@ -194,6 +194,12 @@ LEXICON_VERSION: str = DEFAULT_LEXICON.version
 _DEFAULT = Detector(DEFAULT_LEXICON)
 
 
+def default_detector() -> Detector:
+    """The detector of the repository-versioned lexicon, built once per process: its
+    automata take about 100 MB, so a server must share this one, not build another."""
+    return _DEFAULT
+
+
 def scan(text: str) -> Detection:
     """Scan ``text`` with the default, repository-versioned lexicon."""
     return _DEFAULT.scan(text)

@@ -11,7 +11,7 @@ from typing import Any
 import socketio
 from aiohttp import web
 
-from moderation import Detector, load_lexicon
+from moderation import Detector, default_detector, load_lexicon
 from server.actions import background, flags
 from server.config import Config
 from server.context import AppContext
@@ -44,7 +44,10 @@ MAX_HTTP_BODY = 256 * 1024
 
 @functools.lru_cache(maxsize=4)
 def detector_for(override_path: str | None) -> Detector:
-    """Compiling the lexicon takes a moment; it is immutable, so one per override file."""
+    """The lexicon's detector: the one `moderation` already built for the repository's
+    lexicon (a second copy of its automata cost ~100 MB of RSS), or one for an override."""
+    if override_path is None:
+        return default_detector()
     return Detector(load_lexicon(override_path))
 
 

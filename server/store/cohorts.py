@@ -54,7 +54,7 @@ class CohortStore:
         doc = await self._cohorts.find_one_and_update(
             {"_id": cohort_id}, {"$set": changes}, return_document=ReturnDocument.AFTER
         )
-        if "active" in changes:
+        if doc is not None and "active" in changes:
             await self._changed()
         return Cohort.from_doc(doc) if doc else None
 
@@ -62,8 +62,10 @@ class CohortStore:
         """Add or remove a user id in member_ids / counselor_ids; False if no such cohort."""
         op = "$addToSet" if present else "$pull"
         result = await self._cohorts.update_one({"_id": cohort_id}, {op: {field: user_id}})
+        if result.matched_count != 1:
+            return False
         await self._changed()
-        return result.matched_count == 1
+        return True
 
     async def ids_for(self, user_id: ObjectId, role: str) -> frozenset[ObjectId]:
         """Cohorts a patient belongs to, or a counselor is assigned to (active cohorts only)."""
