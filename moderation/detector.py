@@ -13,11 +13,14 @@ the server's start) loudly rather than running without detection.
 
 from __future__ import annotations
 
+import re
+
 from .context import LAUGHING_EMOJI, Cues, assess
 from .detection import Detection, Match, severity_rank
-from .lexicon import CUE, SAFE, Entry, Lexicon, build_prefilter, load_lexicon
-from .normalize import Normalized, quick_form, squeeze_runs, variants
+from .lexicon import CUE, SAFE, Entry, Lexicon, load_lexicon
+from .normalize import LETTER_RUNS, Normalized, quick_form, squeeze_runs, variants
 
+_LETTER_RUN = re.compile("|".join(LETTER_RUNS))  # the runs quick_form leaves unsqueezed
 _Hit = tuple[int, str, int, int]  # entry index, lexicon phrase, start, end (normalised coordinates)
 _Verdict = tuple[int, str, int, int, str]  # the same plus the severity context leaves it
 
@@ -25,13 +28,11 @@ _Verdict = tuple[int, str, int, int, str]  # the same plus the severity context 
 class Detector:
     """Scans messages against one compiled :class:`Lexicon`; safe to share everywhere."""
 
-    __slots__ = ("_lexicon", "_nothing", "_prefilter")
+    __slots__ = ("_lexicon", "_nothing")
 
     def __init__(self, lexicon: Lexicon) -> None:
         self._lexicon = lexicon
         self._nothing = Detection(None, (), (), lexicon.version)  # immutable, so shared
-        # Compiled once per lexicon at load (a Lexicon built by hand may lack it).
-        self._prefilter = lexicon.prefilter if lexicon.prefilter is not None else build_prefilter(lexicon.automaton)
 
     @property
     def lexicon(self) -> Lexicon:
@@ -44,12 +45,13 @@ class Detector:
         quick = quick_form(text)
         if quick is None:
             return self._scan_full(text)  # spaced letters, leetspeak, invisible characters...
-        runs = hit = False
-        for _, letter_run in self._prefilter.iter(" " + quick + " "):
-            hit = True
-            runs = runs or letter_run
-        if not hit:
-            return self._nothing  # the common case: one C-level pass, no key, no context
+        # The clean-message filter: any entry key, or a run of three equal letters (which
+        # step 5 squeezes). A second automaton of the keys plus the runs did this in one
+        # pass but cost as much memory as the lexicon's own (~28 MB): the entry automaton
+        # stops at its first key, and a regex finds the runs, both in C.
+        runs = _LETTER_RUN.search(quick) is not None
+        if not runs and next(self._lexicon.automaton.iter(" " + quick + " "), None) is None:
+            return self._nothing  # the common case: no key, no context
         if runs:
             # "sooo": step 5 squeezes runs, and squeezing commutes with the separator step,
             # so the squeezed quick form is the normalised text.

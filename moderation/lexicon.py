@@ -40,7 +40,7 @@ from typing import Any
 import ahocorasick
 
 from .detection import CATEGORIES, SEVERITIES
-from .normalize import LETTER_RUNS, normalize
+from .normalize import normalize
 
 DEFAULT_PATH = Path(__file__).parent / "lexicon" / "lexicon.json"
 
@@ -94,9 +94,6 @@ class Lexicon:
     disabled_phrases: frozenset[str]
     automaton: Any
     context_automaton: Any
-    #: Every key of ``automaton`` plus :data:`~moderation.normalize.LETTER_RUNS`, matched
-    #: against :func:`~moderation.normalize.quick_form`: no hit means nothing to report.
-    prefilter: Any = None
 
 
 def expand(term: str) -> list[str]:
@@ -279,21 +276,6 @@ def _compile(
     return _build(found), _build(context)
 
 
-def build_prefilter(automaton: Any) -> Any:
-    """The clean-message filter: the entry keys plus every run of three equal letters.
-
-    Any message with a hit here goes through the full pipeline; one without cannot match
-    any entry (see :func:`~moderation.normalize.quick_form`).
-    """
-    prefilter = ahocorasick.Automaton()
-    for key in automaton.keys():
-        prefilter.add_word(key, False)
-    for run in LETTER_RUNS:
-        prefilter.add_word(run, True)  # True: a run that step 5 squeezes, not a key
-    prefilter.make_automaton()
-    return prefilter
-
-
 def load_lexicon(override_path: str | None = None, *, base_path: str | None = None) -> Lexicon:
     """Load the versioned lexicon, merge an optional staff override, and compile it.
 
@@ -337,5 +319,4 @@ def load_lexicon(override_path: str | None = None, *, base_path: str | None = No
         disabled_phrases=disabled,
         automaton=automaton,
         context_automaton=context_automaton,
-        prefilter=build_prefilter(automaton),
     )

@@ -421,8 +421,8 @@ _SPACED_CLASS_PROBE = re.compile(rb" [ld] {1,3}[ld](?![ld])")  # _SPACED_PROBE o
 _BANG_BEFORE_WORD = re.compile(rb"x[ldp]")
 
 #: Every run of three equal letters. A text holding one needs squeezing (step 5), which
-#: :func:`quick_form` does not do; a prefilter automaton that also holds these keys sends
-#: such a text to the full pipeline (mapping separators to spaces cannot make or break a
+#: :func:`quick_form` does not do; the detector's clean-message filter sends such a text
+#: to the full pipeline (mapping separators to spaces cannot make or break a
 #: run of letters, so looking for them in the quick form is exact).
 LETTER_RUNS: tuple[str, ...] = tuple(chr(c) * 3 for c in range(ord("a"), ord("z") + 1))
 
