@@ -89,6 +89,14 @@ def runner_options(config: Config) -> dict[str, Any]:
     return {"keepalive_timeout": config.http_idle_seconds, "access_log": None}
 
 
+def _stop_redis_listener(sio: ChatServer) -> None:
+    """python-socketio's Redis manager listens until its task is cancelled; a stopped
+    server must not go on (it retried a vanished Redis in the logs forever)."""
+    listener = getattr(sio.manager, "thread", None)
+    if isinstance(listener, asyncio.Task):
+        listener.cancel()
+
+
 def create_app(config: Config) -> web.Application:
     quiet_payload_loggers()
     app = web.Application(middlewares=[security_headers, errors], client_max_size=MAX_HTTP_BODY)
@@ -129,9 +137,11 @@ def create_app(config: Config) -> web.Application:
                 await ctx.crisis_outbox.stop()
                 try:
                     await stores.messages.flush()
+                    await stores.activity.flush()
                 except StorageError:
-                    log.warning("pending history stamps or delivery records not written at shutdown")
+                    log.warning("pending history stamps, delivery records or activity days not written at shutdown")
                 await ctx.presence.stop()
+                _stop_redis_listener(sio)
         finally:
             await control.stop()
 

@@ -147,3 +147,19 @@ async def test_going_on_call_through_redis_delivers_the_backlog(server_factory, 
     await moderator.ok("oncall:set", {"on": True})
 
     assert (await moderator.next("alert:new"))["message_id"] == held["id"]
+
+
+async def test_a_stopped_process_stops_listening_to_redis(redis_url: str, server_factory, password_hash) -> None:  # type: ignore[no-untyped-def]
+    """Its listener used to retry a vanished Redis forever, logging errors into whatever
+    ran next in the process."""
+    server = await server_factory(redis_url=redis_url)
+    world = World(server=server, password_hash=password_hash)
+    room, (alice,) = await world.scene("patient")
+    await world.connect(alice, join=room)  # the manager starts listening at the first connect
+    listener = server.ctx.sio.manager.thread
+    assert not listener.done()
+
+    await server.stop()
+
+    done, _ = await asyncio.wait([listener], timeout=5)  # returns as soon as it ends
+    assert listener in done
