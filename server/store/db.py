@@ -41,7 +41,9 @@ async def open_database(
     try:
         db = client[config.mongodb_db]
         await ensure_indexes(db)
-        yield OpenDatabase(Stores.open(db, shared=config.shared_database), client, local)
+        stores = Stores.open(db, shared=config.shared_database)
+        await stores.users.key_usernames()  # accounts from before the username keys
+        yield OpenDatabase(stores, client, local)
     finally:
         await client.close()
         if local is not None:

@@ -1,4 +1,13 @@
-"""users and revoked_tokens: accounts, on-call state and token revocation."""
+"""users and revoked_tokens: accounts, on-call state and token revocation.
+
+Sign-in finds an account by username. FerretDB indexes only `_id` and read the whole
+users collection for that (30-80 ms at a clinic's size), so `usernames` keys each
+username to its account (`_id` = the username; usernames never change). The key is
+written before the account, so an account never lacks one; a key whose account was
+never made is ignored. Databases from before the keys get them at start-up
+(`key_usernames`). A lookup costs the same two `_id` reads whether or not the username
+exists: sign-in must not tell an attacker which usernames are real by its timing.
+"""
 
 from __future__ import annotations
 
@@ -14,10 +23,13 @@ from server.clock import utcnow
 from server.errors import Conflict
 from server.models import User
 
+NOBODY = ObjectId("000000000000000000000000")  # no account has it
+
 
 class UserStore:
     def __init__(self, db: AsyncDatabase) -> None:
         self._users = db["users"]
+        self._usernames = db["usernames"]
         self._revoked = db["revoked_tokens"]
 
     async def create(
@@ -41,10 +53,28 @@ class UserStore:
             "created_at": utcnow(),
         }
         try:
-            await self._users.insert_one(doc)
+            await self._usernames.insert_one({"_id": username, "user_id": doc["_id"]})
         except DuplicateKeyError:
+            taken = await self._usernames.find_one({"_id": username})
+            if taken is not None and await self.get(taken["user_id"]) is not None:
+                raise Conflict("That username is taken.") from None
+            # the key of an account that was never made (a failed create): take it over
+            await self._usernames.replace_one({"_id": username}, {"user_id": doc["_id"]})
+        try:
+            await self._users.insert_one(doc)
+        except DuplicateKeyError:  # the unique index agrees with the key, but has the last word
             raise Conflict("That username is taken.") from None
         return User.from_doc(doc)
+
+    async def key_usernames(self) -> int:
+        """Key every account that has no username key yet (start-up; one read of users)."""
+        added = 0
+        async for doc in self._users.find({}, {"username": 1}):
+            result = await self._usernames.update_one(
+                {"_id": doc["username"]}, {"$setOnInsert": {"user_id": doc["_id"]}}, upsert=True
+            )
+            added += 1 if result.upserted_id is not None else 0
+        return added
 
     async def remember_address(self, user: User, address: str, keep: int = 10) -> None:
         if address in user.known_addresses:
@@ -61,8 +91,9 @@ class UserStore:
         return User.from_doc(doc) if doc else None
 
     async def by_username(self, username: str) -> User | None:
-        doc = await self._users.find_one({"username": username})
-        return User.from_doc(doc) if doc else None
+        key = await self._usernames.find_one({"_id": username})
+        user = await self.get(key["user_id"] if key is not None else NOBODY)  # the same reads either way
+        return user if user is not None and user.username == username else None
 
     async def list(self, limit: int = 1000) -> list[User]:
         return [User.from_doc(doc) async for doc in self._users.find({}).sort("username", 1).limit(limit)]

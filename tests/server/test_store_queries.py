@@ -171,3 +171,45 @@ async def test_two_processes_writing_one_room_number_it_without_gaps_or_scans(
     seqs = sorted([d["seq"] async for d in stores.db["messages"].find({"room_id": room_id}, {"seq": 1})])
     assert seqs == list(range(1, MESSAGES + 121))
     assert await _scans(stores, recorder.finds) == []
+
+
+async def test_sign_in_finds_an_account_by_username_without_scanning(store: tuple[Stores, FindRecorder]) -> None:
+    stores, recorder = store
+    user = await stores.users.create(username="ana.r", display_name="Ana", role="counselor", password_hash=None)
+
+    recorder.recording = True
+    found = await stores.users.by_username("ana.r")
+    known = list(recorder.finds)
+    recorder.finds.clear()
+    missing = await stores.users.by_username("nobody.here")
+    unknown = list(recorder.finds)
+    recorder.recording = False
+
+    assert found is not None and found.id == user.id and missing is None
+    # The same reads for a real and an unknown username: no timing tells them apart.
+    assert [f["find"] for f in known] == [f["find"] for f in unknown] == ["usernames", "users"]
+    assert await _scans(stores, known + unknown) == []
+
+
+async def test_accounts_from_before_the_username_keys_can_sign_in_after_a_restart(
+    store: tuple[Stores, FindRecorder],
+) -> None:
+    stores, _ = store
+    await stores.db["users"].insert_one(
+        {"_id": ObjectId(), "username": "old.timer", "display_name": "Old", "role": "patient", "active": True}
+    )
+    assert await stores.users.by_username("old.timer") is None  # no key yet
+
+    assert await stores.users.key_usernames() == 1  # what open_database does at start-up
+
+    assert (found := await stores.users.by_username("old.timer")) is not None and found.display_name == "Old"
+    assert await stores.users.key_usernames() == 0
+
+
+async def test_a_username_left_keyed_by_a_failed_create_can_be_taken(store: tuple[Stores, FindRecorder]) -> None:
+    stores, _ = store
+    await stores.db["usernames"].insert_one({"_id": "sol", "user_id": ObjectId()})  # its account was never made
+
+    user = await stores.users.create(username="sol", display_name="Sol", role="patient", password_hash=None)
+
+    assert (found := await stores.users.by_username("sol")) is not None and found.id == user.id
