@@ -62,6 +62,10 @@ class Config:
     handshakes_per_second: float = 20.0  # per client address, bursts of ten times that
     # Slow clients (slowloris): a connection must send a whole request head within this many
     # seconds of opening (or of its last answer), and a request body within http_body_seconds.
+    # Connects and joins whose database work runs at once; the rest wait in line, so that
+    # a reconnect storm queues here instead of timing out in the database driver's pool.
+    # Sends and alerts never wait for it.
+    admission_concurrency: int = 32
     http_idle_seconds: float = 15.0
     http_body_seconds: float = 15.0
     silence_days: int = 3  # 0: no silence signal
@@ -129,6 +133,7 @@ class Config:
             handshakes_per_second=float(reader.integer("HANDSHAKES_PER_SECOND", 20, 1, 100000)),
             max_sockets_per_address=reader.integer("MAX_SOCKETS_PER_ADDRESS", 500, 1, 100000),
             max_sockets_per_user=reader.integer("MAX_SOCKETS_PER_USER", 5, 1, 100),
+            admission_concurrency=reader.integer("ADMISSION_CONCURRENCY", 32, 1, 10000),
             http_idle_seconds=reader.number("HTTP_IDLE_SECONDS", 15.0, 0.5, 3600.0),
             http_body_seconds=reader.number("HTTP_BODY_SECONDS", 15.0, 0.5, 3600.0),
             semantic_detection=reader.flag("SEMANTIC_DETECTION", default=True),

@@ -6,6 +6,7 @@ real database and call them without a socket.
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
 
 import socketio
@@ -78,5 +79,6 @@ class AppContext:
         # passes (the client backs off with jitter); a flood from one address does not.
         rate = self.config.handshakes_per_second
         self.handshake_limiter = TokenBucket(rate, max(1, int(rate * 10)))
+        self.admission = asyncio.Semaphore(self.config.admission_concurrency)
         self.local_database: LocalDatabase | None = None  # development only: the supervised local DB
         self.presence = Presence(self.registry, self.config.redis_url)

@@ -78,6 +78,9 @@ class TTLCache(Generic[K, V]):
 class SendPathCaches:
     def __init__(self, stores: Stores) -> None:
         self.rooms: TTLCache[ObjectId, Room | None] = TTLCache(stores.rooms.get)
+        # A cohort's room ids, for the `session` event of every connect (a storm of
+        # reconnects read the rooms collection once per socket without it).
+        self.cohort_rooms: TTLCache[ObjectId, list[ObjectId]] = TTLCache(stores.rooms.ids_of_cohort)
         # All mutes of a room in one read: per (room, user) entries cost a read per
         # sender every TTL, which was 6% of the CPU at 1000 senders.
         self.mutes: TTLCache[ObjectId, dict[ObjectId, datetime]] = TTLCache(stores.rooms.mutes_of_room)

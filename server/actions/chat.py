@@ -46,6 +46,21 @@ def _viewer(principal: Principal) -> ObjectId | None:
     return None if principal.is_moderator else principal.user_id
 
 
+async def visible_rooms(ctx: AppContext, principal: Principal) -> list[Room]:
+    """The rooms of the principal's cohorts (every room for staff), by cohort and name.
+    From the caches for patients and counselors: every connect asks, and a reconnect storm
+    must not read the rooms collection once per socket."""
+    if principal.is_staff:
+        return await ctx.stores.rooms.for_cohorts(None)
+    rooms = []
+    for cohort_id in principal.cohort_ids:
+        for room_id in await ctx.caches.cohort_rooms.get(cohort_id):
+            room = await ctx.caches.rooms.get(room_id)
+            if room is not None and room.cohort_id == cohort_id:
+                rooms.append(room)
+    return sorted(rooms, key=lambda r: (r.cohort_name, r.name))
+
+
 async def room_view(ctx: AppContext, room: Room, principal: Principal) -> dict[str, Any]:
     pinned = await ctx.stores.messages.get(room.pinned_message_id) if room.pinned_message_id else None
     if pinned is not None and pinned.status == "held" and not principal.is_moderator:
@@ -54,6 +69,13 @@ async def room_view(ctx: AppContext, room: Room, principal: Principal) -> dict[s
 
 
 async def join_room(ctx: AppContext, conn: Connection, room_id: ObjectId) -> dict[str, Any]:
+    """A reconnect storm waits in line here (ADMISSION_CONCURRENCY joins at once), not in
+    the database driver's pool where each wait counts against DB_TIMEOUT_MS."""
+    async with ctx.admission:
+        return await _join(ctx, conn, room_id)
+
+
+async def _join(ctx: AppContext, conn: Connection, room_id: ObjectId) -> dict[str, Any]:
     principal = conn.principal
     room = await access_room(ctx, principal, room_id)
     already_online = ctx.registry.user_in_room(principal.user_id, room.id)

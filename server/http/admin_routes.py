@@ -128,6 +128,7 @@ async def create_room(request: web.Request) -> web.Response:
     name = _text(await body(request), "name", 100, required=True)
     assert name is not None
     room = await ctx.stores.rooms.create(cohort.id, cohort.name, name)
+    await ctx.control.publish("room_changed", room_id=str(room.id), cohort_id=str(cohort.id))
     await record(ctx, "admin.room_create", caller, ("room", room.id), origin(request), cohort_id=str(cohort.id))
     return json_response(await room_view(ctx, room, caller), status=201)
 

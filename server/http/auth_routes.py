@@ -74,7 +74,7 @@ async def logout(request: web.Request) -> web.Response:
 async def me(request: web.Request) -> web.Response:
     ctx = context(request)
     caller = await principal(request)
-    rooms = await ctx.stores.rooms.for_cohorts(None if caller.is_staff else caller.cohort_ids)
+    rooms = await chat.visible_rooms(ctx, caller)
     user = await ctx.stores.users.get(caller.user_id)
     return json_response(
         {

@@ -88,6 +88,8 @@ async def kick(ctx: AppContext, command: dict[str, Any]) -> None:
 
 async def room_changed(ctx: AppContext, command: dict[str, Any]) -> None:
     ctx.caches.rooms.invalidate(ObjectId(command["room_id"]))
+    if command.get("cohort_id"):  # a new room: the cohort's list changed
+        ctx.caches.cohort_rooms.invalidate(ObjectId(command["cohort_id"]))
 
 
 async def mute_changed(ctx: AppContext, command: dict[str, Any]) -> None:

@@ -372,7 +372,10 @@ class MessageStore:
     async def _recent_history(self, room_id: ObjectId) -> RecentHistory | None:
         """The room's recent messages from memory, checked against the room's version (one
         lookup by _id); reloaded when another process changed it. Concurrent joins of a
-        room wait for one reload (a reconnect storm is one load per room, not per client)."""
+        room wait for one reload (a reconnect storm is one load per room, not per client).
+        Alone on its database, a process changes every history itself: no lookup."""
+        if not self._shared and (mine := self._recent.peek(room_id)) is not None:
+            return mine
         room = await self._rooms.find_one({"_id": room_id}, {"history_version": 1})
         if room is None:
             return None

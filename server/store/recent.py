@@ -47,6 +47,14 @@ class RecentCache:
         self._by_room.move_to_end(room_id)
         return cached
 
+    def peek(self, room_id: ObjectId) -> RecentHistory | None:
+        """The room's history whatever its version (a process alone on its database
+        makes every change itself, so its copy is current)."""
+        cached = self._by_room.get(room_id)
+        if cached is not None:
+            self._by_room.move_to_end(room_id)
+        return cached
+
     def put(self, room_id: ObjectId, history: RecentHistory) -> None:
         history.messages = history.messages[-self._keep :]
         self._by_room[room_id] = history

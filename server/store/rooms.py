@@ -40,6 +40,9 @@ class RoomStore:
         doc = await self._rooms.find_one({"_id": room_id})
         return Room.from_doc(doc) if doc else None
 
+    async def ids_of_cohort(self, cohort_id: ObjectId) -> list[ObjectId]:
+        return [doc["_id"] async for doc in self._rooms.find({"cohort_id": cohort_id}, {"_id": 1})]
+
     async def for_cohorts(self, cohort_ids: frozenset[ObjectId] | None) -> list[Room]:
         """Rooms of these cohorts; None means every room (staff)."""
         query: dict[str, Any] = {} if cohort_ids is None else {"cohort_id": {"$in": list(cohort_ids)}}

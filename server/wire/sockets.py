@@ -110,7 +110,8 @@ def setup_socket_handlers(sio: ChatServer, ctx: AppContext) -> None:
             )
         token = auth.get("token") if isinstance(auth, dict) else None
         try:
-            principal, user = await authenticate(ctx.config, ctx.stores, token)
+            async with ctx.admission:
+                principal, user = await authenticate(ctx.config, ctx.stores, token)
         except (Unauthorized, TokenExpired, Unavailable) as exc:
             _close_engineio_later(sio, eio_sid)
             raise refusal(exc) from None
@@ -181,9 +182,9 @@ async def _after_connect(ctx: AppContext, conn: Connection) -> None:
     """Send `session`, then any open alerts this user should see."""
     principal = conn.principal
     try:
-        cohorts = None if principal.is_staff else principal.cohort_ids
-        rooms = await ctx.stores.rooms.for_cohorts(cohorts)
-        room_views = [await chat.room_view(ctx, room, principal) for room in rooms]
+        async with ctx.admission:
+            rooms = await chat.visible_rooms(ctx, principal)
+            room_views = [await chat.room_view(ctx, room, principal) for room in rooms]
         await ctx.notifier.to_sid(
             conn.sid,
             events.SESSION,

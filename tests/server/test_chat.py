@@ -76,6 +76,24 @@ async def test_session_lists_the_rooms_of_the_users_cohorts(world: World, cohort
     assert session["server_time"].endswith("Z")
 
 
+async def test_a_room_created_by_staff_is_in_the_next_session_at_once(world: World, cohort: Cohort) -> None:
+    """The cohorts' room lists are cached for connects; a new room must not wait out the cache."""
+    from tests.conftest import open_probe
+
+    first = await open_probe(world.server.url, world.token(cohort.alice))
+    world.probes.append(first)
+    assert [r["id"] for r in (await first.next("session"))["rooms"]] == [str(cohort.room.id)]
+
+    status, created = await world.http(
+        "POST", f"/api/cohorts/{cohort.id}/rooms", cohort.staff, json={"name": "Aftercare"}
+    )
+    assert status == 201
+
+    again = await open_probe(world.server.url, world.token(cohort.alice))
+    world.probes.append(again)
+    assert {r["id"] for r in (await again.next("session"))["rooms"]} == {str(cohort.room.id), created["id"]}
+
+
 async def test_retried_client_id_is_stored_once_and_broadcast_once(world: World, cohort: Cohort) -> None:
     alice = await world.connect(cohort.alice, join=cohort.room)
     bob = await world.connect(cohort.bob, join=cohort.room)
