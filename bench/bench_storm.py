@@ -27,13 +27,20 @@ from bson import ObjectId
 
 from bench.lean_client import ConnectRefused, LeanClient
 from bench.stats import summarize_ms
-from bench.targets import OursTarget
+from bench.targets import OursTarget, YardstickTarget
 from server.clock import utcnow
 from server.store import Stores
 from server.store.client import make_client
 from server.store.devdb import LocalDatabase
 
 LOG_DIR = Path("bench-results/logs")
+
+
+class StormYardstick(YardstickTarget):
+    """The bare python-socketio server, keeping 50 messages per room in memory."""
+
+    def environment(self) -> dict[str, str]:
+        return {**super().environment(), "YARDSTICK_PREFILL": "50"}
 
 
 class StormTarget(OursTarget):
@@ -91,7 +98,7 @@ async def storm(url: str, specs: list[Any]) -> dict[str, Any]:
             client = LeanClient(http, url, lambda _event, _data: None)
             clients.append(client)
             try:
-                await client.connect({"token": spec.token}, timeout=60)
+                await client.connect({"token": spec.token} if spec.token else None, timeout=60)
                 connect_ns.append(time.monotonic_ns() - t0)
                 ack = await client.call("room:join", {"room_id": spec.room_id}, timeout=60)
             except ConnectRefused as exc:
@@ -124,6 +131,34 @@ async def main() -> None:
     parser.add_argument("--clients", type=int, default=1000)
     parser.add_argument("--rooms", type=int, default=50)
     args = parser.parse_args()
+    results = [await run_yardstick(args), await run_ours(args)]
+    for result in results:
+        print(json.dumps(result, indent=2))
+    for result in results:
+        join = result["join_ms"]
+        print(
+            f"storm/{result['server']}: {result['joined']} of {result['clients']} joined "
+            f"({result.get('messages', 0)} messages stored); join p50 {join.get('p50')} ms, p99 {join.get('p99')} ms, "
+            f"everyone in after {result['all_in_ms']} ms; errors {result['errors'] or 'none'}"
+        )
+    yard, ours = results
+    if yard["join_ms"].get("p99") and ours["join_ms"].get("p99"):
+        print(f"storm: ours / yardstick join p99 {ours['join_ms']['p99'] / yard['join_ms']['p99']:.1f}x")
+
+
+async def run_yardstick(args: argparse.Namespace) -> dict[str, Any]:
+    target = StormYardstick(cpu=0, log_dir=LOG_DIR)
+    try:
+        await target.start()
+        population = await target.provision(args.clients, args.rooms)
+        result = await storm(target.url, population.clients)
+    finally:
+        await target.stop()
+    result.update(server="yardstick", python=sys.version.split()[0])
+    return result
+
+
+async def run_ours(args: argparse.Namespace) -> dict[str, Any]:
     folder = Path(tempfile.mkdtemp(prefix="iopchat-storm-"))
     database = LocalDatabase(folder)
     await database.start()
@@ -140,15 +175,9 @@ async def main() -> None:
     finally:
         await target.stop()
         database.stop()
-    result.update(messages=args.messages, rooms=args.rooms, fill_seconds=round(fill_s, 1))
+    result.update(server="ours", messages=args.messages, rooms=args.rooms, fill_seconds=round(fill_s, 1))
     result["python"] = sys.version.split()[0]
-    print(json.dumps(result, indent=2))
-    join = result["join_ms"]
-    print(
-        f"storm: {result['joined']} of {result['clients']} joined, {args.messages} messages stored; "
-        f"join p50 {join.get('p50')} ms, p99 {join.get('p99')} ms, everyone in after {result['all_in_ms']} ms; "
-        f"errors {result['errors'] or 'none'}"
-    )
+    return result
 
 
 if __name__ == "__main__":

@@ -13,8 +13,10 @@ from __future__ import annotations
 import argparse
 import itertools
 import logging
+import os
 import time
 import uuid
+from collections import deque
 from datetime import UTC, datetime
 from typing import Any
 
@@ -50,6 +52,30 @@ def create_app() -> web.Application:
     users = itertools.count(1)
     message_ids = itertools.count(1)
     id_prefix = uuid.uuid4().hex[:8]
+    # The last 50 messages of each room in memory, returned on join like a real chat's
+    # recent history (YARDSTICK_PREFILL: that many made-up ones per room at first join,
+    # for bench_storm's reconnect storm).
+    history: dict[str, deque[dict[str, Any]]] = {}
+    prefill = int(os.environ.get("YARDSTICK_PREFILL", "0"))
+
+    def recent(room_id: str) -> deque[dict[str, Any]]:
+        if room_id not in history:
+            history[room_id] = deque(maxlen=50)
+            for n in range(prefill):
+                history[room_id].append(
+                    {
+                        "id": f"{id_prefix}{next(message_ids):016x}",
+                        "room_id": room_id,
+                        "cohort_id": COHORT_ID,
+                        "author": {"id": "u0", "display_name": "earlier", "role": "patient"},
+                        "text": f"message {n}: how is everyone holding up today?",
+                        "created_at": iso_now(),
+                        "client_id": f"prefill-{n}",
+                        "status": "visible",
+                        "seq": n + 1,
+                    }
+                )
+        return history[room_id]
 
     @sio.event
     async def connect(sid: str, environ: dict[str, Any], auth: Any = None) -> None:
@@ -64,7 +90,8 @@ def create_app() -> web.Application:
         if not room_id:
             return {"ok": False, "error": {"code": "invalid", "message": "room_id"}}
         await sio.enter_room(sid, room_id)
-        return {"ok": True, "room": room_dict(room_id), "messages": [], "has_more": False, "online": []}
+        messages = list(recent(room_id))
+        return {"ok": True, "room": room_dict(room_id), "messages": messages, "has_more": False, "online": []}
 
     @sio.on("message:send")
     async def message_send(sid: str, data: Any) -> dict[str, Any]:
@@ -82,6 +109,7 @@ def create_app() -> web.Application:
             "client_id": data.get("client_id"),
             "status": "visible",
         }
+        recent(room_id).append(message)
         await sio.emit("message:new", message, room=room_id)
         return {"ok": True, "message": message}
 
