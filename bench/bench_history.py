@@ -9,7 +9,10 @@ MessageStore, spread over `--rooms` rooms, then measures for each size:
 - join, cold: the same on a fresh store (as after a restart): the room's recent ids, then
   one indexed lookup per message;
 - storm: every room cold at once, 20 joins per room (1000 joins), as a reconnect storm;
-- the old way: the same page by a query on room_id (what every join cost before).
+- scroll-back: 50 messages from the middle of a room's history on a fresh store (the
+  seq keys on FerretDB, a range query on MongoDB);
+- the old way: the same page by a query on room_id (what every join cost before; skipped
+  above --old-up-to, where one query takes minutes on FerretDB).
 """
 
 from __future__ import annotations
@@ -63,7 +66,7 @@ def ms(samples: list[float]) -> str:
     return f"p50 {statistics.median(samples) * 1000:7.1f} ms, p99 {p99 * 1000:7.1f} ms"
 
 
-async def main(sizes: list[int], room_count: int) -> None:
+async def main(sizes: list[int], room_count: int, old_up_to: int) -> None:
     folder = Path(tempfile.mkdtemp(prefix="iopchat-history-"))
     local = LocalDatabase(folder)
     uri = await local.start()
@@ -78,7 +81,7 @@ async def main(sizes: list[int], room_count: int) -> None:
         for size in sizes:
             await fill(stores, rooms, size, stored)
             stored = size
-            warm, cold, old = [], [], []
+            warm, cold, old, back = [], [], [], []
             for room in rooms[:20]:
                 await stores.messages.latest(room, 50, None)  # in memory from here on
                 t = time.perf_counter()
@@ -88,7 +91,11 @@ async def main(sizes: list[int], room_count: int) -> None:
                 t = time.perf_counter()
                 await fresh.messages.latest(room, 50, None)
                 cold.append(time.perf_counter() - t)
-            for room in rooms[:5]:
+                middle = max(2, size // room_count // 2)
+                t = time.perf_counter()
+                await Stores.open(db).messages.before(room, middle, 50, None)
+                back.append(time.perf_counter() - t)
+            for room in rooms[:5] if size <= old_up_to else []:
                 t = time.perf_counter()
                 await stores.messages._page(room, {}, 50, newest_first=True, viewer=None)
                 old.append(time.perf_counter() - t)
@@ -97,7 +104,10 @@ async def main(sizes: list[int], room_count: int) -> None:
             t = time.perf_counter()
             storm = await asyncio.gather(*(timed_join(storm_store, r) for r in rooms for _ in range(20)))
             wall = time.perf_counter() - t
-            print(f"{size:>7} messages: join warm {ms(warm)}; cold {ms(cold)}; old query {ms(old)}")
+            old_text = ms(old) if old else "skipped"
+            print(
+                f"{size:>7} messages: join warm {ms(warm)}; cold {ms(cold)}; scroll-back {ms(back)}; old query {old_text}"
+            )
             print(f"{'':>17} storm of {len(storm)} cold joins: {ms(list(storm))}, all done in {wall:.2f} s")
     finally:
         await client.close()
@@ -108,5 +118,6 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 10000, 100000])
     parser.add_argument("--rooms", type=int, default=50)
+    parser.add_argument("--old-up-to", type=int, default=100_000, help="time the old query up to this size")
     args = parser.parse_args()
-    asyncio.run(main(args.sizes, args.rooms))
+    asyncio.run(main(args.sizes, args.rooms, args.old_up_to))
