@@ -105,9 +105,8 @@ async def main(sizes: list[int], room_count: int, old_up_to: int) -> None:
             storm = await asyncio.gather(*(timed_join(storm_store, r) for r in rooms for _ in range(20)))
             wall = time.perf_counter() - t
             old_text = ms(old) if old else "skipped"
-            print(
-                f"{size:>7} messages: join warm {ms(warm)}; cold {ms(cold)}; scroll-back {ms(back)}; old query {old_text}"
-            )
+            print(f"{size:>7} messages: join warm {ms(warm)}; cold {ms(cold)}; scroll-back {ms(back)}")
+            print(f"{'':>17} old query {old_text}")
             print(f"{'':>17} storm of {len(storm)} cold joins: {ms(list(storm))}, all done in {wall:.2f} s")
     finally:
         await client.close()
