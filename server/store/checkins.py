@@ -20,6 +20,7 @@ from bson import ObjectId
 from pymongo.asynchronous.database import AsyncDatabase
 
 from server.models import Checkin
+from server.store.upsert import replace_by_id
 
 LOOKUPS_AT_ONCE = 16
 
@@ -35,7 +36,7 @@ class CheckinStore:
     async def put(self, checkin: Checkin) -> None:
         """Store the day's check-in, replacing an earlier one of the same day."""
         doc = checkin.to_doc()
-        await self._checkins.replace_one({"_id": doc["_id"]}, doc, upsert=True)
+        await replace_by_id(self._checkins, doc["_id"], doc)
 
     async def series(self, patient_id: ObjectId, days: Iterable[date]) -> list[Checkin]:
         """The patient's check-ins on these days, oldest first (days without one are absent).

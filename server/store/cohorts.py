@@ -19,6 +19,7 @@ from pymongo import ReturnDocument
 from pymongo.asynchronous.database import AsyncDatabase
 
 from server.models import Cohort
+from server.store.upsert import replace_by_id
 
 VERSION_ID = "cohort_membership"
 
@@ -76,7 +77,7 @@ class CohortStore:
     async def _changed(self) -> None:
         """After a membership change: every process's next read reloads (written after
         the change, so a reader never keeps the old data under the new version)."""
-        await self._versions.replace_one({"_id": VERSION_ID}, {"v": ObjectId()}, upsert=True)
+        await replace_by_id(self._versions, VERSION_ID, {"v": ObjectId()})
 
     async def _current(self) -> _Membership:
         doc = await self._versions.find_one({"_id": VERSION_ID})

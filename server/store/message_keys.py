@@ -25,6 +25,8 @@ from bson import ObjectId
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError
 
+from server.store.upsert import replace_by_id
+
 DUPLICATE_KEY = 11000
 
 
@@ -53,7 +55,7 @@ class MessageKeys:
 
     async def point(self, key: str, message_id: ObjectId) -> None:
         """Repoint a key (an earlier attempt's id whose insert failed)."""
-        await self._keys.replace_one({"_id": key}, {"m": message_id}, upsert=True)
+        await replace_by_id(self._keys, key, {"m": message_id})
 
     async def add_seqs(self, docs: Iterable[dict[str, Any]]) -> None:
         await self.add((seq_key(d["room_id"], d["seq"]), d["_id"]) for d in docs)

@@ -11,6 +11,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from server.clock import utcnow
 from server.models import Room
+from server.store.upsert import upsert_by_id
 
 
 class RoomStore:
@@ -60,10 +61,10 @@ class RoomStore:
     async def mute(
         self, room_id: ObjectId, user_id: ObjectId, until: datetime, reason: str | None, by: ObjectId
     ) -> None:
-        await self._mutes.update_one(
-            {"_id": f"{room_id}:{user_id}"},
+        await upsert_by_id(
+            self._mutes,
+            f"{room_id}:{user_id}",
             {"$set": {"room_id": room_id, "user_id": user_id, "until": until, "reason": reason, "by": by}},
-            upsert=True,
         )
 
     async def unmute(self, room_id: ObjectId, user_id: ObjectId) -> None:

@@ -22,6 +22,7 @@ from pymongo.errors import DuplicateKeyError
 from server.clock import utcnow
 from server.errors import Conflict
 from server.models import User
+from server.store.upsert import upsert_by_id
 
 NOBODY = ObjectId("000000000000000000000000")  # no account has it
 
@@ -70,9 +71,7 @@ class UserStore:
         """Key every account that has no username key yet (start-up; one read of users)."""
         added = 0
         async for doc in self._users.find({}, {"username": 1}):
-            result = await self._usernames.update_one(
-                {"_id": doc["username"]}, {"$setOnInsert": {"user_id": doc["_id"]}}, upsert=True
-            )
+            result = await upsert_by_id(self._usernames, doc["username"], {"$setOnInsert": {"user_id": doc["_id"]}})
             added += 1 if result.upserted_id is not None else 0
         return added
 
@@ -115,9 +114,7 @@ class UserStore:
         await self._users.update_one({"_id": user_id}, {"$set": {"oncall": on}})
 
     async def revoke_token(self, jti: str, user_id: ObjectId, expires_at: datetime) -> None:
-        await self._revoked.update_one(
-            {"_id": jti}, {"$setOnInsert": {"user_id": user_id, "expires_at": expires_at}}, upsert=True
-        )
+        await upsert_by_id(self._revoked, jti, {"$setOnInsert": {"user_id": user_id, "expires_at": expires_at}})
 
     async def is_revoked(self, jti: str) -> bool:
         return await self._revoked.find_one({"_id": jti}, {"_id": 1}) is not None

@@ -38,3 +38,16 @@ async def test_a_patient_added_on_one_process_can_join_through_another_at_once(s
 
     late = await world_two.connect(carol)
     await late.ok("room:join", {"room_id": str(room.id)})
+
+
+async def test_sixteen_cohorts_created_at_once_all_succeed(world_factory) -> None:  # type: ignore[no-untyped-def]
+    """Each creation replaces the membership version document; the first ones race to
+    create it (E11000 for the loser of an upsert), which answered 500 to staff."""
+    import asyncio
+
+    world: World = await world_factory(semantic_detection=False)
+    staff = await world.user("staff")
+    answers = await asyncio.gather(
+        *(world.http("POST", "/api/cohorts", staff, json={"name": f"Group {n}"}) for n in range(16))
+    )
+    assert [status for status, _ in answers] == [201] * 16
