@@ -7,11 +7,13 @@ the message's own id get a keyed document each:
 - `"s:<room_id>:<seq>"` -> the message id: scroll-back, gap fill and the review context
   become point lookups (about 1 ms each, flat in the number of stored messages, where the
   `{room_id, seq}` query took 0.9 s at 10k messages and 7 s at 100k);
-- `"c:<author_id>:<client_id>"` -> the message id: is this send a retry? Written *before*
-  the message, so a missing key means "never stored" (a refused flood does not scan).
+- `"c:<author_id>:<client_id>"` -> the message id: is this send a retry? A refused flood
+  asks this and must not scan. A message stored in the last moments may not have its key
+  yet (written with the batch's seq keys); a retry of it then meets the unique index,
+  and the query settles it.
 
 On MongoDB the compound indexes on `messages` serve both and this collection is not
-used. A seq key is written after its message: a crash in between, or a database from
+used. Keys are written after their message: a crash in between, or a database from
 before this module, leaves a gap that readers detect and fill with one slow query.
 """
 
@@ -19,7 +21,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterable
-from typing import Any
 
 from bson import ObjectId
 from pymongo.asynchronous.database import AsyncDatabase
@@ -56,9 +57,6 @@ class MessageKeys:
     async def point(self, key: str, message_id: ObjectId) -> None:
         """Repoint a key (an earlier attempt's id whose insert failed)."""
         await replace_by_id(self._keys, key, {"m": message_id})
-
-    async def add_seqs(self, docs: Iterable[dict[str, Any]]) -> None:
-        await self.add((seq_key(d["room_id"], d["seq"]), d["_id"]) for d in docs)
 
     async def message_id(self, key: str) -> ObjectId | None:
         doc = await self._keys.find_one({"_id": key})

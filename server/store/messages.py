@@ -44,6 +44,7 @@ from server.store.recent import KEEP as RECENT_KEEP
 
 log = logging.getLogger(__name__)
 MAX_SEQ_RETRIES = 20
+KEY_WRITE_EVERY = 0.25  # seconds: a process alone on FerretDB writes message keys in batches
 PROBES_BEFORE_QUERY = 3  # FerretDB: seq conflicts in a room settled by key probes before the scanning query
 KEYED_ROUNDS = 4  # pages of seq keys read before a page mostly hidden from this viewer falls back to a query
 MAX_BATCH = 256
@@ -66,7 +67,9 @@ class MessageStore:
         self._recent = RecentCache()
         self._ferretdb: bool | None = None
         self._keys = MessageKeys(db)
-        self._key_writes: set[asyncio.Task[None]] = set()
+        # Keys waiting to be written (alone on the database: gathered off the ack's path).
+        self._pending_keys: dict[str, ObjectId] = {}
+        self._key_writer: asyncio.Task[None] | None = None
         self.on_insert: Callable[[int], None] | None = None  # metrics: messages stored
         self._unstamped: dict[ObjectId, list[ObjectId]] = {}
         # Alone on the database, stamps are gathered for a quarter second (FerretDB: a
@@ -87,11 +90,13 @@ class MessageStore:
         self._marker: asyncio.Task[None] | None = None
 
     async def by_client_id(self, author_id: ObjectId, client_id: str, *, thorough: bool = False) -> Message | None:
-        """The stored message of this send, if any. On FerretDB through its key, which is
-        written before the message: no key, never stored. `thorough` also queries, for a
-        message stored before keys existed (only after the unique index said it exists)."""
+        """The stored message of this send, if any. On FerretDB through its key, written
+        with the message's batch (or about to be: then from memory). `thorough` also
+        queries: after the unique index said the send exists but no key named it (a crash
+        between message and key, a message from before the keys)."""
         if await self.is_ferretdb():
-            message_id = await self._keys.message_id(client_key(author_id, client_id))
+            key = client_key(author_id, client_id)
+            message_id = self._pending_keys.get(key) or await self._keys.message_id(key)
             message = await self.get(message_id) if message_id is not None else None
             if message is not None or not thorough:
                 return message
@@ -149,9 +154,8 @@ class MessageStore:
             for p in batch
             if p.track
         ]
-        # Before the messages: a crash in between leaves a marker (never a lost broadcast)
-        # and a client key (a retry then finds no message and sends it).
-        await asyncio.gather(self._mark_undelivered(markers), self._add_client_keys(batch))
+        # Before the messages: a crash in between leaves a marker, never a lost broadcast.
+        await self._mark_undelivered(markers)
         todo = batch
         conflicts: dict[ObjectId, int] = {}
         for _ in range(MAX_SEQ_RETRIES):
@@ -174,7 +178,7 @@ class MessageStore:
                     raise
                 stored, refused = error["index"], todo[error["index"]]
             if stored and await self.is_ferretdb():
-                await self._add_seq_keys(candidates[:stored])
+                await self._add_keys(candidates[:stored])
             added: dict[ObjectId, list[Message]] = {}
             for pending, doc in zip(todo[:stored], candidates[:stored], strict=True):
                 self._last_seq[doc["room_id"]] = doc["seq"]
@@ -231,34 +235,44 @@ class MessageStore:
             if any(e.get("code") != DUPLICATE_KEY for e in exc.details["writeErrors"]):
                 raise
 
-    async def _add_client_keys(self, batch: list[_Pending]) -> None:
-        if await self.is_ferretdb():
-            docs = [p.doc for p in batch if p.doc.get("client_id")]
-            await self._keys.add((client_key(d["author_id"], d["client_id"]), d["_id"]) for d in docs)
-
-    async def _add_seq_keys(self, docs: list[dict[str, Any]]) -> None:
-        """Seq keys of stored messages. Shared by several processes, before the acks: the
-        others find the room's last seq by probing them after a collision, so they must
-        not trail. Alone, off the ack's path: only scroll-back past the recent history
-        reads them then. A missing key costs a reader a query, never a message."""
+    async def _add_keys(self, docs: list[dict[str, Any]]) -> None:
+        """The seq and client keys of stored messages (FerretDB). Shared by several
+        processes: written before the acks, because the others find a room's last seq by
+        probing them after a collision. Alone: gathered and written every KEY_WRITE_EVERY
+        seconds off the ack's path (FerretDB takes ~450 single writes a second: a third
+        write per batch on the ack path doubled delivery latency at 200 msgs/s)."""
+        pairs = [(seq_key(d["room_id"], d["seq"]), d["_id"]) for d in docs]
+        pairs += [(client_key(d["author_id"], d["client_id"]), d["_id"]) for d in docs if d.get("client_id")]
         if self._shared:
             try:
-                await self._keys.add_seqs(docs)
+                await self._keys.add(pairs)
             except PyMongoError as exc:
-                log.warning("seq keys of %d messages not written (%s)", len(docs), type(exc).__name__)
+                log.warning("keys of %d messages not written (%s)", len(docs), type(exc).__name__)
         else:
-            self._add_seq_keys_soon(docs)
+            self._add_keys_soon(pairs)
 
-    def _add_seq_keys_soon(self, docs: list[dict[str, Any]]) -> None:
-        async def write() -> None:
+    def _add_keys_soon(self, pairs: list[tuple[str, ObjectId]]) -> None:
+        for key, message_id in pairs:
+            self._pending_keys.setdefault(key, message_id)
+        if self._key_writer is None or self._key_writer.done():
+            self._key_writer = asyncio.create_task(self._write_keys(KEY_WRITE_EVERY), name="message-keys")
+
+    async def _write_keys(self, delay: float, *, once: bool = False) -> None:
+        while self._pending_keys:
+            if delay:
+                await asyncio.sleep(delay)
+            pending, self._pending_keys = self._pending_keys, {}
             try:
-                await self._keys.add_seqs(docs)
-            except PyMongoError as exc:
-                log.warning("seq keys of %d messages not written (%s)", len(docs), type(exc).__name__)
-
-        task = asyncio.create_task(write(), name="seq-keys")
-        self._key_writes.add(task)
-        task.add_done_callback(self._key_writes.discard)
+                await self._keys.add(pending.items())
+            except asyncio.CancelledError:  # flush() writes them
+                self._pending_keys = {**pending, **self._pending_keys}
+                raise
+            except PyMongoError as exc:  # readers fall back to a query and heal meanwhile
+                log.warning("keys of %d messages not written yet (%s)", len(pending), type(exc).__name__)
+                self._pending_keys = {**pending, **self._pending_keys}
+                delay = max(delay, 1.0)
+            if once:
+                return
 
     async def _max_seq(self, room_id: ObjectId, *, thorough: bool = False) -> int:
         """The room's last seq. On FerretDB, where the query below reads every message,
@@ -292,8 +306,10 @@ class MessageStore:
             room_id, ids = self._unstamped.popitem()
             await self._stamp(room_id, ids)
         await self.flush_delivered()
-        if self._key_writes:
-            await asyncio.gather(*self._key_writes)
+        if self._key_writer is not None and not self._key_writer.done():
+            self._key_writer.cancel()
+            await asyncio.wait([self._key_writer])
+        await self._write_keys(0.0, once=True)
 
     async def flush_delivered(self) -> None:
         """Record every noted delivery now (tests, shutdown)."""
@@ -526,7 +542,7 @@ class MessageStore:
         messages, more = await self._page(
             room_id, {"$lt" if newest_first else "$gt": seq}, limit, newest_first=newest_first, viewer=None
         )
-        self._add_seq_keys_soon([{"_id": m.id, "room_id": m.room_id, "seq": m.seq} for m in messages])
+        self._add_keys_soon([(seq_key(m.room_id, m.seq), m.id) for m in messages])
         if viewer is None:
             return messages, more
         return await self._page(
