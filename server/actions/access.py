@@ -9,9 +9,19 @@ from __future__ import annotations
 
 from bson import ObjectId
 
+from server.actions.ratelimit import TokenBucket
 from server.context import AppContext
-from server.errors import Forbidden, NotFound
+from server.errors import Forbidden, NotFound, RateLimited
 from server.models import Message, Principal, Room
+
+
+def patient_action(principal: Principal, limiter: TokenBucket, refusal: str) -> None:
+    """A patient-only action (the help button, a check-in) within its rate limit."""
+    if principal.role != "patient":
+        raise Forbidden(refusal)
+    wait = limiter.take(principal.user_id)
+    if wait > 0:
+        raise RateLimited(retry_after=wait)
 
 
 async def access_room(ctx: AppContext, principal: Principal, room_id: ObjectId) -> Room:

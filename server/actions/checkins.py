@@ -36,11 +36,12 @@ from bson import ObjectId
 
 from moderation import Detection
 from server.actions import assessment, flags, routing
+from server.actions.access import patient_action
 from server.actions.audit import record
 from server.clock import UnknownTimezone, local_day, utcnow, zone
 from server.config import Config
 from server.context import AppContext
-from server.errors import CrisisUnavailable, Forbidden, NotFound, RateLimited, Unavailable
+from server.errors import CrisisUnavailable, Forbidden, NotFound, Unavailable
 from server.models import Checkin, Cohort, Flag, Origin, Principal, Room
 from server.realtime.registry import Connection
 from server.store.failures import StorageError, is_outage
@@ -59,11 +60,9 @@ async def submit(ctx: AppContext, conn: Connection, cmd: CheckinSubmit, *, now: 
 
     `now` is for tests (an injected clock); the server uses the current time."""
     principal = conn.principal
-    if principal.role != "patient":
-        raise Forbidden("Check-ins are for patients; counselors read them in the cohort's check-ins.")
-    wait = ctx.checkin_limiter.take(principal.user_id)
-    if wait > 0:
-        raise RateLimited(retry_after=wait)
+    patient_action(
+        principal, ctx.checkin_limiter, "Check-ins are for patients; counselors read them in the cohort's check-ins."
+    )
     if not principal.cohort_ids:
         raise Forbidden("You are not in a program group yet. If you are in danger, call or text 988, or call 911.")
     now = now or utcnow()

@@ -16,11 +16,11 @@ from typing import Any
 from bson import ObjectId
 
 from server.actions import routing
-from server.actions.access import access_room
+from server.actions.access import access_room, patient_action
 from server.actions.audit import record
 from server.clock import utcnow
 from server.context import AppContext
-from server.errors import Forbidden, RateLimited
+from server.errors import Forbidden
 from server.models import Flag, Room
 from server.realtime.registry import Connection
 from server.wire import events
@@ -31,11 +31,9 @@ SOURCE = "help_button"
 
 async def request_help(ctx: AppContext, conn: Connection, cmd: HelpRequest) -> dict[str, Any]:
     principal = conn.principal
-    if principal.role != "patient":
-        raise Forbidden("The help button is for patients; counselors see requests in their alerts.")
-    wait = ctx.help_limiter.take(principal.user_id)
-    if wait > 0:
-        raise RateLimited(retry_after=wait)
+    patient_action(
+        principal, ctx.help_limiter, "The help button is for patients; counselors see requests in their alerts."
+    )
     room = await _room_for(ctx, conn, cmd.room_id)
     # The numbers first, from memory: nothing below may delay them.
     await routing.send_crisis_resources(ctx, principal.user_id, ObjectId(), language=principal.language)
