@@ -225,29 +225,17 @@ async def _raise_rule_flag(
     """The day's medium `checkin` flag, routed like any other; the one already raised that
     day if there is one (a replacement check-in does not raise a second)."""
     flag, created = await ctx.stores.flags.insert(
-        {
-            "dedupe_key": f"{SOURCE}:{principal.user_id}:{day}",
-            "message_id": ObjectId(),  # no message: a check-in never shows in a room
-            "room_id": room.id,
-            "cohort_id": room.cohort_id,
-            "cohort_name": room.cohort_name,
-            "author_id": principal.user_id,
-            "author_name": principal.display_name,
-            "author_role": principal.role,
-            "text": cmd.note,
-            "severity": "medium",
-            "categories": ["relapse"] if cmd.craving >= ctx.config.checkin_flag_craving_at_least else [],
-            "matches": [],
-            "source": SOURCE,
-            "reported_by": None,
-            "reason": f"Check-in {day}: " + "; ".join(reasons),
-            "status": "open",
-            "escalation_level": 0,
-            "break_glass": False,
-            "created_at": now,
-            "alerted": False,
-            "resources_sent": True,
-        }
+        flags.patient_flag_doc(
+            principal,
+            room,
+            source=SOURCE,
+            severity="medium",
+            text=cmd.note,
+            reason=f"Check-in {day}: " + "; ".join(reasons),
+            dedupe_key=f"{SOURCE}:{principal.user_id}:{day}",
+            now=now,
+            categories=["relapse"] if cmd.craving >= ctx.config.checkin_flag_craving_at_least else [],
+        )
     )
     if created:
         try:

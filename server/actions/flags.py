@@ -72,6 +72,48 @@ def detector_flag_doc(message_doc: dict[str, Any], room: Room, detection: Detect
     }
 
 
+def patient_flag_doc(
+    principal: Principal,
+    room: Room,
+    *,
+    source: str,
+    severity: str,
+    text: str | None,
+    reason: str,
+    dedupe_key: str,
+    now: datetime,
+    categories: list[str] | None = None,
+    **extra: Any,
+) -> dict[str, Any]:
+    """The flag a patient raises without a chat message (the help button, a check-in): it
+    never shows in a room, so its `message_id` names no message; `resources_sent` because
+    the caller has already shown the patient the crisis resources, or did not need to."""
+    return {
+        "dedupe_key": dedupe_key,
+        "message_id": ObjectId(),
+        "room_id": room.id,
+        "cohort_id": room.cohort_id,
+        "cohort_name": room.cohort_name,
+        "author_id": principal.user_id,
+        "author_name": principal.display_name,
+        "author_role": principal.role,
+        "text": text,
+        "severity": severity,
+        "categories": categories or [],
+        "matches": [],
+        "source": source,
+        "reported_by": None,
+        "reason": reason,
+        "status": "open",
+        "escalation_level": 0,
+        "break_glass": False,
+        "created_at": now,
+        "alerted": False,
+        "resources_sent": True,
+        **extra,
+    }
+
+
 async def store_flag_promptly(ctx: AppContext, doc: dict[str, Any]) -> tuple[Flag, bool]:
     """Store a detector flag; if the database has not answered within a second, alert the
     counselors from memory first and go on waiting (the caller's deadline bounds that).

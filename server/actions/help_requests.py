@@ -15,7 +15,7 @@ from typing import Any
 
 from bson import ObjectId
 
-from server.actions import routing
+from server.actions import flags, routing
 from server.actions.access import access_room, patient_action
 from server.actions.audit import record
 from server.clock import utcnow
@@ -52,31 +52,18 @@ async def _new_request(ctx: AppContext, conn: Connection, room: Room, note: str 
     principal = conn.principal
     now = utcnow()
     flag, _ = await ctx.stores.flags.insert(
-        {
-            "dedupe_key": f"help:{principal.user_id}:{ObjectId()}",
-            "message_id": ObjectId(),  # no message: a help request never shows in a room
-            "room_id": room.id,
-            "cohort_id": room.cohort_id,
-            "cohort_name": room.cohort_name,
-            "author_id": principal.user_id,
-            "author_name": principal.display_name,
-            "author_role": principal.role,
-            "text": note,
-            "severity": "high",
-            "categories": [],
-            "matches": [],
-            "source": SOURCE,
-            "reported_by": None,
-            "reason": "help_button",
-            "status": "open",
-            "escalation_level": 0,
-            "break_glass": False,
-            "created_at": now,
-            "alerted": False,
-            "resources_sent": True,
-            "help_presses": 1,
-            "last_pressed_at": now,
-        }
+        flags.patient_flag_doc(
+            principal,
+            room,
+            source=SOURCE,
+            severity="high",
+            text=note,
+            reason="help_button",
+            dedupe_key=f"help:{principal.user_id}:{ObjectId()}",
+            now=now,
+            help_presses=1,
+            last_pressed_at=now,
+        )
     )
     return await routing.route_new_flag(ctx, flag)
 
