@@ -17,13 +17,14 @@ from typing import Any
 from bson import ObjectId
 from pymongo import ReturnDocument
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import DuplicateKeyError
+from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from server.clock import utcnow
 from server.errors import Conflict
 from server.models import User
 from server.store.upsert import upsert_by_id
 
+DUPLICATE_KEY = 11000
 NOBODY = ObjectId("000000000000000000000000")  # no account has it
 
 
@@ -68,12 +69,23 @@ class UserStore:
         return User.from_doc(doc)
 
     async def key_usernames(self) -> int:
-        """Key every account that has no username key yet (start-up; one read of users)."""
-        added = 0
-        async for doc in self._users.find({}, {"username": 1}):
-            result = await upsert_by_id(self._usernames, doc["username"], {"$setOnInsert": {"user_id": doc["_id"]}})
-            added += 1 if result.upserted_id is not None else 0
-        return added
+        """Key every account that has no username key yet (start-up: two reads, and one
+        write only when some account lacks its key)."""
+        keyed = {doc["_id"] async for doc in self._usernames.find({}, {"_id": 1})}
+        missing = [
+            {"_id": doc["username"], "user_id": doc["_id"]}
+            async for doc in self._users.find({}, {"username": 1})
+            if doc["username"] not in keyed
+        ]
+        if not missing:
+            return 0
+        try:
+            await self._usernames.insert_many(missing, ordered=False)
+        except BulkWriteError as exc:  # another process keyed some at the same start-up
+            if any(e.get("code") != DUPLICATE_KEY for e in exc.details["writeErrors"]):
+                raise
+            return len(missing) - len(exc.details["writeErrors"])
+        return len(missing)
 
     async def remember_address(self, user: User, address: str, keep: int = 10) -> None:
         if address in user.known_addresses:
