@@ -52,13 +52,18 @@ async def visible_rooms(ctx: AppContext, principal: Principal) -> list[Room]:
     must not read the rooms collection once per socket."""
     if principal.is_staff:
         return await ctx.stores.rooms.for_cohorts(None)
-    rooms = []
-    for cohort_id in principal.cohort_ids:
-        for room_id in await ctx.caches.cohort_rooms.get(cohort_id):
-            room = await ctx.caches.rooms.get(room_id)
-            if room is not None and room.cohort_id == cohort_id:
-                rooms.append(room)
+    rooms = [room for cohort_id in principal.cohort_ids for room in await rooms_of_cohort(ctx, cohort_id)]
     return sorted(rooms, key=lambda r: (r.cohort_name, r.name))
+
+
+async def rooms_of_cohort(ctx: AppContext, cohort_id: ObjectId) -> list[Room]:
+    """A cohort's rooms by name, from the caches (served stale while the database is out)."""
+    rooms = []
+    for room_id in await ctx.caches.cohort_rooms.get(cohort_id):
+        room = await ctx.caches.rooms.get(room_id)
+        if room is not None and room.cohort_id == cohort_id:
+            rooms.append(room)
+    return sorted(rooms, key=lambda r: r.name)
 
 
 async def room_view(ctx: AppContext, room: Room, principal: Principal) -> dict[str, Any]:

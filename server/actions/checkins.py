@@ -35,7 +35,7 @@ from typing import Any
 from bson import ObjectId
 
 from moderation import Detection
-from server.actions import assessment, flags, routing
+from server.actions import assessment, chat, flags, routing
 from server.actions.access import patient_action
 from server.actions.audit import record
 from server.clock import UnknownTimezone, local_day, utcnow, zone
@@ -128,7 +128,7 @@ async def _place(ctx: AppContext, principal: Principal, *, urgent: bool) -> tupl
     try:
         async with asyncio.timeout(flags.ALERT_WITHIN_SECONDS if urgent else None):
             cohort = await ctx.stores.cohorts.get(cohort_id)
-            rooms = await ctx.stores.rooms.for_cohorts(frozenset([cohort_id]))
+            rooms = await chat.rooms_of_cohort(ctx, cohort_id)
     except (TimeoutError, StorageError) as exc:
         if not urgent or (isinstance(exc, StorageError) and not is_outage(exc)):
             raise

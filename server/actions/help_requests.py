@@ -15,7 +15,7 @@ from typing import Any
 
 from bson import ObjectId
 
-from server.actions import flags, routing
+from server.actions import chat, flags, routing
 from server.actions.access import access_room, patient_action
 from server.actions.audit import record
 from server.clock import utcnow
@@ -73,7 +73,7 @@ async def _room_for(ctx: AppContext, conn: Connection, room_id: ObjectId | None)
     request needs a cohort so that its counselors hear first)."""
     if room_id is not None:
         return await access_room(ctx, conn.principal, room_id)
-    rooms = await ctx.stores.rooms.for_cohorts(conn.principal.cohort_ids)
+    rooms = await chat.visible_rooms(ctx, conn.principal)
     if not rooms:
         raise Forbidden("You are not in a program group yet. Please call or text 988, or call 911 if in danger.")
     return rooms[0]
