@@ -13,6 +13,8 @@ from bson import ObjectId
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError, PyMongoError
 
+from server.store.pacer import Pacer
+
 log = logging.getLogger(__name__)
 WRITE_EVERY = 1.0  # seconds
 DUPLICATE_KEY = 11000
@@ -28,6 +30,7 @@ class ActivityStore:
         self._noted: dict[ObjectId, date] = {}
         self._pending: set[str] = set()
         self._writer: asyncio.Task[None] | None = None
+        self._pacer = Pacer()
 
     def note(self, user_id: ObjectId, day: date) -> None:
         """Record that the user was active on `day`: off the send path, in batches (the
@@ -40,15 +43,14 @@ class ActivityStore:
             self._writer = asyncio.create_task(self._write(), name="activity-writer")
 
     async def flush(self) -> None:
-        """Write what is pending now (tests, shutdown)."""
-        if self._writer is not None and not self._writer.done():
-            self._writer.cancel()
-        self._writer = None
-        await self._write(wait=False)
+        """Write what is pending now (tests, shutdown): the writer is hurried, not
+        cancelled (pacer.py)."""
+        async with self._pacer.hurrying(self._writer):
+            await self._write(wait=False)
 
     async def _write(self, wait: bool = True) -> None:
         if wait:
-            await asyncio.sleep(WRITE_EVERY)
+            await self._pacer.pause(WRITE_EVERY)
         while self._pending:
             keys, self._pending = sorted(self._pending), set()
             try:

@@ -39,6 +39,7 @@ from pymongo.errors import BulkWriteError, PyMongoError
 
 from server.models import Message
 from server.store.message_keys import MessageKeys, client_key, seq_key
+from server.store.pacer import Pacer
 from server.store.recent import COLD_LOAD, RecentCache, RecentHistory, visible_to
 from server.store.recent import KEEP as RECENT_KEEP
 
@@ -78,6 +79,11 @@ class MessageStore:
         self._shared = shared
         self._stamp_every = 0.0 if shared else STAMP_EVERY
         self._stamper: asyncio.Task[None] | None = None
+        # One stamp of this process in flight at a time: FerretDB 1.24 updates a document
+        # by reading it and writing it back, so two concurrent stamps of a room (the
+        # stamper's and a moderator's, or a flush's) lose one list of new ids.
+        self._stamping = asyncio.Lock()
+        self._pacer = Pacer()  # the background writers' pauses, which flush() cuts short
         self._loading: dict[tuple[ObjectId, ObjectId | None], asyncio.Future[RecentHistory]] = {}
         # Messages stored but not yet broadcast: a small collection of ids, written with
         # the insert's batch and emptied as broadcasts go out, so that finding what a
@@ -259,17 +265,18 @@ class MessageStore:
 
     async def _write_keys(self, delay: float, *, once: bool = False) -> None:
         while self._pending_keys:
-            if delay:
-                await asyncio.sleep(delay)
+            await self._pacer.pause(delay)
             pending, self._pending_keys = self._pending_keys, {}
             try:
                 await self._keys.add(pending.items())
-            except asyncio.CancelledError:  # flush() writes them
+            except asyncio.CancelledError:  # the loop is closing: kept for a last flush()
                 self._pending_keys = {**pending, **self._pending_keys}
                 raise
             except PyMongoError as exc:  # readers fall back to a query and heal meanwhile
                 log.warning("keys of %d messages not written yet (%s)", len(pending), type(exc).__name__)
                 self._pending_keys = {**pending, **self._pending_keys}
+                if self._pacer.hurried:  # flush() makes the one last attempt
+                    return
                 delay = max(delay, 1.0)
             if once:
                 return
@@ -298,32 +305,27 @@ class MessageStore:
 
     async def flush(self) -> None:
         """On shutdown (and in tests): record pending deliveries, stamp pending rooms and
-        write pending seq keys now."""
-        if self._stamper is not None and not self._stamper.done():
-            self._stamper.cancel()
-            await asyncio.wait([self._stamper])  # it puts back what it had not stamped: in order
-        while self._unstamped:
-            room_id, ids = self._unstamped.popitem()
-            await self._stamp(room_id, ids)
+        write pending seq keys now. The background writers are hurried, not cancelled:
+        cancelling one mid-command would leave that command running on the server
+        alongside the flush's own (a lost stamp on FerretDB)."""
+        async with self._pacer.hurrying(self._stamper, self._key_writer):
+            while self._unstamped:  # what a failed round put back
+                room_id, ids = self._unstamped.popitem()
+                await self._stamp(room_id, ids)
         await self.flush_delivered()
-        if self._key_writer is not None and not self._key_writer.done():
-            self._key_writer.cancel()
-            await asyncio.wait([self._key_writer])
         await self._write_keys(0.0, once=True)
 
     async def flush_delivered(self) -> None:
         """Record every noted delivery now (tests, shutdown)."""
-        if self._marker is not None and not self._marker.done():
-            self._marker.cancel()
-        self._marker = None
-        while self._delivered:
-            ids, self._delivered = self._delivered[:MAX_BATCH], self._delivered[MAX_BATCH:]
-            await self._undelivered.delete_many({"_id": {"$in": ids}})
+        async with self._pacer.hurrying(self._marker):
+            while self._delivered:
+                ids, self._delivered = self._delivered[:MAX_BATCH], self._delivered[MAX_BATCH:]
+                await self._undelivered.delete_many({"_id": {"$in": ids}})
 
     async def _mark_delivered(self) -> None:
         # Gather a little first: one delete per half second under load, not one per message.
         # (Until it runs, a crash only means the sweep repeats a broadcast.)
-        await asyncio.sleep(MARK_DELIVERED_EVERY)
+        await self._pacer.pause(MARK_DELIVERED_EVERY)
         while self._delivered:
             ids, self._delivered = self._delivered[:MAX_BATCH], self._delivered[MAX_BATCH:]
             try:
@@ -422,12 +424,32 @@ class MessageStore:
             if len(messages) != len(wanted) or not contiguous or behind:
                 messages = None  # a lost, late or concurrent update of the list: read the slow way
             complete = bool(room.get("recent_from_start")) and len(ids) <= COLD_LOAD
+        if messages is not None and await self._stored_after(room_id, messages[-1].seq if messages else 0):
+            # The list ends early: another process's stamp still on its way, or one lost
+            # to a concurrent update (FerretDB 1.24 is not atomic). Read up to the real end.
+            messages, more = await self._newest_by_keys(room_id, messages[-1].seq if messages else 0)
+            complete = not more
         if messages is None:
             messages, more = await self._page(room_id, {}, RECENT_KEEP, newest_first=True, viewer=None)
             complete = not more
         history = RecentHistory(version, messages, complete=complete)
         self._recent.put(room_id, history)
         return history
+
+    async def _stored_after(self, room_id: ObjectId, seq: int) -> bool:
+        """Is there a message numbered seq + 1? One indexed lookup (a key on FerretDB)."""
+        if await self.is_ferretdb():
+            key = seq_key(room_id, seq + 1)
+            return key in self._pending_keys or await self._keys.message_id(key) is not None
+        return await self._messages.find_one({"room_id": room_id, "seq": seq + 1}, {"_id": 1}) is not None
+
+    async def _newest_by_keys(self, room_id: ObjectId, seq: int) -> tuple[list[Message], bool]:
+        """The room's newest COLD_LOAD messages, knowing seq + 1 exists: on FerretDB the
+        last seq by key probes and the page by keys; on MongoDB the indexed query."""
+        if not await self.is_ferretdb():
+            return await self._page(room_id, {}, COLD_LOAD, newest_first=True, viewer=None)
+        last = await self._probe_last_seq(room_id, seq + 1)
+        return await self._keyed_page(room_id, last + 1, COLD_LOAD, newest_first=True, viewer=None, last=last)
 
     async def _by_ids(self, ids: list[ObjectId]) -> list[Message]:
         """Messages by _id: one `$in` query on MongoDB; on FerretDB, which pushes down only
@@ -449,40 +471,42 @@ class MessageStore:
     async def _stamp_pending(self) -> None:
         delay = self._stamp_every
         while self._unstamped:
-            if delay:
-                await asyncio.sleep(delay)
+            await self._pacer.pause(delay)
             room_id, ids = self._unstamped.popitem()
             try:
                 await self._stamp(room_id, ids)
-            except asyncio.CancelledError:  # flush() stamps them (again: $addToSet lists each once)
+            except asyncio.CancelledError:  # the loop is closing: kept for a last flush()
                 self._unstamped[room_id] = [*ids, *self._unstamped.get(room_id, [])]
                 raise
             except PyMongoError as exc:  # keep them for the next round; meanwhile trust no cache
                 self._unstamped[room_id] = [*ids, *self._unstamped.get(room_id, [])]
                 self._recent.drop(room_id)
                 log.warning("history of room %s not stamped yet (%s)", room_id, type(exc).__name__)
+                if self._pacer.hurried:  # flush() makes the one last attempt
+                    return
                 delay = max(delay, 1.0)
 
     async def _stamp(self, room_id: ObjectId, new_ids: list[ObjectId] | None = None) -> None:
         """Mark the room's history as changed, for every process's cache, and keep the
         room's list of its newest message ids."""
-        new = ObjectId()
-        update: dict[str, Any] = {"$set": {"history_version": new}}
-        if new_ids:
-            update["$addToSet"] = {"recent_ids": {"$each": new_ids}}  # in order; a repeated stamp adds nothing
-        before = await self._rooms.find_one_and_update(
-            {"_id": room_id}, update, return_document=ReturnDocument.BEFORE
-        )  # (no projection: FerretDB 1.24 does not take one here)
-        if before is None:
-            return
-        self._recent.stamped(room_id, before.get("history_version"), new)
-        listed = len(before.get("recent_ids") or ()) + len(new_ids or ())
-        if new_ids and listed > 2 * RECENT_KEEP:  # trim (FerretDB 1.24 has no $push $slice)
-            kept = list(dict.fromkeys([*(before.get("recent_ids") or ()), *new_ids]))[-RECENT_KEEP:]
-            await self._rooms.update_one(
-                {"_id": room_id, "history_version": new},
-                {"$set": {"recent_ids": kept, "recent_from_start": False}},
-            )
+        async with self._stamping:
+            new = ObjectId()
+            update: dict[str, Any] = {"$set": {"history_version": new}}
+            if new_ids:
+                update["$addToSet"] = {"recent_ids": {"$each": new_ids}}  # in order; a repeated stamp adds nothing
+            before = await self._rooms.find_one_and_update(
+                {"_id": room_id}, update, return_document=ReturnDocument.BEFORE
+            )  # (no projection: FerretDB 1.24 does not take one here)
+            if before is None:
+                return
+            self._recent.stamped(room_id, before.get("history_version"), new)
+            listed = len(before.get("recent_ids") or ()) + len(new_ids or ())
+            if new_ids and listed > 2 * RECENT_KEEP:  # trim (FerretDB 1.24 has no $push $slice)
+                kept = list(dict.fromkeys([*(before.get("recent_ids") or ()), *new_ids]))[-RECENT_KEEP:]
+                await self._rooms.update_one(
+                    {"_id": room_id, "history_version": new},
+                    {"$set": {"recent_ids": kept, "recent_from_start": False}},
+                )
 
     async def _page(
         self, room_id: ObjectId, seq_range: dict[str, int], limit: int, *, newest_first: bool, viewer: ObjectId | None
@@ -586,5 +610,6 @@ class MessageStore:
         )
         if result.modified_count:  # every process reloads its recent history
             self._recent.clear()
-            await self._rooms.update_many({}, {"$set": {"history_version": ObjectId()}})
+            async with self._stamping:  # (not alongside a stamp: see __init__)
+                await self._rooms.update_many({}, {"$set": {"history_version": ObjectId()}})
         return result.modified_count

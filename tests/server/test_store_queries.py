@@ -24,18 +24,23 @@ class FindRecorder(monitoring.CommandListener):
     def __init__(self) -> None:
         self.finds: list[dict[str, Any]] = []
         self.recording = False
+        self.room_updates_in_flight: set[int] = set()
+        self.most_room_updates_at_once = 0
 
     def started(self, event: monitoring.CommandStartedEvent) -> None:
+        if event.command_name in ("findAndModify", "update") and event.command.get(event.command_name) == "rooms":
+            self.room_updates_in_flight.add(event.request_id)
+            self.most_room_updates_at_once = max(self.most_room_updates_at_once, len(self.room_updates_in_flight))
         if self.recording and event.command_name == "find":
             command = event.command
             find = {"find": command["find"], "filter": command.get("filter", {}), "sort": command.get("sort")}
             self.finds.append(find)
 
     def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
-        pass
+        self.room_updates_in_flight.discard(event.request_id)
 
     def failed(self, event: monitoring.CommandFailedEvent) -> None:
-        pass
+        self.room_updates_in_flight.discard(event.request_id)
 
 
 @pytest.fixture
@@ -213,3 +218,53 @@ async def test_a_username_left_keyed_by_a_failed_create_can_be_taken(store: tupl
     user = await stores.users.create(username="sol", display_name="Sol", role="patient", password_hash=None)
 
     assert (found := await stores.users.by_username("sol")) is not None and found.id == user.id
+
+
+async def test_a_room_changed_while_its_new_messages_are_stamped_keeps_them_in_its_history(
+    store: tuple[Stores, FindRecorder],
+) -> None:
+    """A moderator's change stamps the room at once while the writer's stamper lists new
+    messages, and a flush (shutdown) lands in the middle. FerretDB 1.24 updates a
+    document by reading it and writing it back: two stamps in flight at once lose one
+    (the CI run of 2026-12-06 served a join that ended 80 messages early). A process
+    never has two in flight; another process's join sees every message."""
+    stores, recorder = store
+    room_id, author = await _room_with_history(stores)
+    recorder.most_room_updates_at_once = 0
+    changed = (await stores.messages.latest(room_id, 1, None))[0][0]
+    sent = 0
+    for round_ in range(8):
+        await asyncio.gather(
+            *(stores.messages.insert(_doc(room_id, author, 10_000 + sent + n)) for n in range(20)),
+            stores.messages.update(changed.id, {}, {"edited_round": round_}),
+        )
+        sent += 20
+        if round_ % 2:
+            await stores.messages.flush()  # while the stamper is listing the last batch
+    await stores.messages.flush()
+
+    fresh = Stores.open(stores.db, shared=True)
+    latest, _ = await fresh.messages.latest(room_id, 50, None)
+
+    assert [m.seq for m in latest] == list(range(MESSAGES + sent - 49, MESSAGES + sent + 1))
+    assert recorder.most_room_updates_at_once == 1
+
+
+async def test_a_join_sees_messages_whose_stamp_was_lost_without_scanning(store: tuple[Stores, FindRecorder]) -> None:
+    """Another process's stamp may still be on its way, or lost to a concurrent update of
+    the room (FerretDB 1.24 is not atomic between connections): the room's list of its
+    newest ids then ends early. A cold join checks for the next seq and reads on to the
+    real end, by keys."""
+    stores, recorder = store
+    room_id, _ = await _room_with_history(stores)
+    room = await stores.db["rooms"].find_one({"_id": room_id})
+    assert room is not None
+    await stores.db["rooms"].update_one({"_id": room_id}, {"$set": {"recent_ids": room["recent_ids"][:-40]}})
+    fresh = Stores.open(stores.db, shared=True)
+
+    recorder.recording = True
+    latest, more = await fresh.messages.latest(room_id, 50, None)
+    recorder.recording = False
+
+    assert [m.seq for m in latest] == list(range(MESSAGES - 49, MESSAGES + 1)) and more
+    assert await _scans(stores, recorder.finds) == []
