@@ -89,3 +89,37 @@ async def test_on_a_phone_the_checkin_card_and_chart_stack(people: PersonFactory
     box = await alice.by("checkin-chart").bounding_box()
     assert box is not None and box["width"] <= 375
     await alice.screenshot("checkin-patient-phone", full_page=True)
+
+
+async def test_staff_set_a_cohorts_time_zone_for_its_checkin_days(
+    people: PersonFactory, world: World, cohort: Cohort
+) -> None:
+    """The cohort screen creates a cohort in a time zone, refuses a made-up one with a
+    readable error (nothing changes), and an emptied field returns to the clinic's."""
+    staff = await people("staff", cohort.staff)
+    await staff.by("nav-cohorts").click()
+    await expect(staff.by("cohorts-view")).to_be_visible()
+
+    await staff.by("cohort-name").fill("Evening IOP (Chicago)")
+    await staff.by("cohort-timezone-input").fill("America/Chicago")
+    await staff.by("cohort-create").click()
+
+    card = staff.page.locator(tid("cohort-card"), has_text="Evening IOP (Chicago)")
+    await expect(card.get_by_test_id("cohort-timezone")).to_have_text("Check-in days: America/Chicago time")
+    stored = await world.stores.db["cohorts"].find_one({"name": "Evening IOP (Chicago)"})
+    assert stored is not None and stored["timezone"] == "America/Chicago"
+
+    await card.get_by_test_id("edit-cohort").click()
+    await staff.screenshot("cohort-time-zone", full_page=True)
+    staff.allow_errors("status of 400")  # the refusal below, as the browser logs it
+    await card.get_by_test_id("edit-cohort-timezone").fill("Mars/Olympus_Mons")
+    await card.locator('[data-action="save-cohort"]').click()
+    await expect(card.get_by_test_id("cohort-card-status")).to_contain_text("time zone")
+    stored = await world.stores.db["cohorts"].find_one({"_id": stored["_id"]})
+    assert stored is not None and stored["timezone"] == "America/Chicago"
+
+    await card.get_by_test_id("edit-cohort-timezone").fill("")
+    await card.locator('[data-action="save-cohort"]').click()
+    await expect(card.get_by_test_id("cohort-timezone")).to_have_text("Check-in days: the clinic's time zone")
+    stored = await world.stores.db["cohorts"].find_one({"_id": stored["_id"]})
+    assert stored is not None and stored["timezone"] is None

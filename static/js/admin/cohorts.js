@@ -5,7 +5,7 @@ import { h, replace, field, option, formatDate, statusLine, announce } from "../
 import { describeError } from "../errors.js";
 import { api } from "../api.js";
 import { session } from "../session.js";
-import { input, userLabel } from "./common.js";
+import { input, timeZoneInput, timeZoneValue, userLabel } from "./common.js";
 
 const CRISIS_POLICIES = [
   ["", "Crisis messages: clinic default"],
@@ -53,10 +53,11 @@ function editForm(cohort, screen, cardMsg) {
   const eSchedule = input("text", "edit-cohort-schedule", { value: cohort.schedule || "" });
   const eStart = input("date", "edit-cohort-start", { value: cohort.start_date ? String(cohort.start_date).slice(0, 10) : "" });
   const eEnd = input("date", "edit-cohort-end", { value: cohort.end_date ? String(cohort.end_date).slice(0, 10) : "" });
+  const eZone = timeZoneInput("edit-cohort-timezone", cohort.timezone);
   const eActive = input("checkbox", "edit-cohort-active", { checked: cohort.active !== false });
   const form = h("form", { class: "form-grid", dataset: { testid: "cohort-edit-form" } },
     field("Name", eName).wrap, field("Program", eProgram).wrap, field("Schedule", eSchedule).wrap,
-    field("Start date", eStart).wrap, field("End date", eEnd).wrap,
+    field("Start date", eStart).wrap, field("End date", eEnd).wrap, field("Time zone (check-in days)", eZone).wrap,
     h("div", { class: "field field-check" }, eActive, h("label", { for: eActive.id || (eActive.id = `active-${cohort.id}`) }, "Active")),
     h("div", { class: "field field-button" }, h("button", { type: "submit", class: "btn", dataset: { action: "save-cohort" } }, "Save changes")));
   return onSubmit(form, cardMsg, async () => {
@@ -66,6 +67,7 @@ function editForm(cohort, screen, cardMsg) {
       schedule: eSchedule.value.trim(),
       start_date: eStart.value || null,
       end_date: eEnd.value || null,
+      timezone: timeZoneValue(eZone.value),
       active: eActive.checked,
     };
     const updated = await api.updateCohort(cohort.id, body);
@@ -164,6 +166,8 @@ function cohortCard(cohort, screen) {
   return h("article", { class: ["card", cohort.active === false && "inactive"], "aria-labelledby": titleId, dataset: { testid: "cohort-card", cohortId: cohort.id } },
     h("h3", { id: titleId, tabindex: "-1" }, cohort.name || "Untitled cohort", cohort.active === false ? h("span", { class: "badge badge-quiet" }, "Inactive") : null),
     h("p", { class: "muted small" }, [cohort.program, cohort.schedule, dates].filter(Boolean).join(" · ")),
+    h("p", { class: "muted small", dataset: { testid: "cohort-timezone" } },
+      cohort.timezone ? `Check-in days: ${cohort.timezone} time` : "Check-in days: the clinic's time zone"),
     cardMsg.el,
     rooms,
     peopleSection("member", cohort, screen, cardMsg),
@@ -178,11 +182,13 @@ function createCohortForm() {
     schedule: input("text", "cohort-schedule", { maxlength: "200", placeholder: "Mon/Wed/Fri 6–9 pm" }),
     start: input("date", "cohort-start"),
     end: input("date", "cohort-end"),
+    zone: timeZoneInput("cohort-timezone-input"),
   };
   const form = h("form", { class: "card form-grid", "aria-labelledby": "new-cohort-title", dataset: { testid: "cohort-create-form" } },
     h("h3", { id: "new-cohort-title" }, "New cohort"),
     field("Name", fields.name).wrap, field("Program", fields.program).wrap, field("Schedule", fields.schedule).wrap,
     field("Start date", fields.start).wrap, field("End date", fields.end).wrap,
+    field("Time zone (check-in days)", fields.zone).wrap,
     h("div", { class: "field field-button" }, h("button", { type: "submit", class: "btn btn-primary", dataset: { testid: "cohort-create" } }, "Create cohort")));
   const body = () => {
     const out = { name: fields.name.value.trim() };
@@ -190,6 +196,7 @@ function createCohortForm() {
     if (fields.schedule.value.trim()) out.schedule = fields.schedule.value.trim();
     if (fields.start.value) out.start_date = fields.start.value;
     if (fields.end.value) out.end_date = fields.end.value;
+    if (timeZoneValue(fields.zone.value)) out.timezone = timeZoneValue(fields.zone.value);
     return out;
   };
   return { form, body };
