@@ -129,7 +129,7 @@ def main(argv: list[str] | None = None) -> int:
         from server.seed import seed_demo
 
         async def seed(stores) -> None:  # type: ignore[no-untyped-def]
-            for login in await seed_demo(stores):
+            for login in await seed_demo(stores, timezone=config.clinic_tz):
                 print(f"{login.username} ({login.role})")
 
         asyncio.run(with_stores(config, seed))

@@ -114,7 +114,7 @@ def create_app(config: Config) -> web.Application:
                 if config.bootstrap_staff_username and config.bootstrap_staff_password:
                     await bootstrap_staff(stores, config.bootstrap_staff_username, config.bootstrap_staff_password)
                 if config.seed_demo:
-                    await seed_demo(stores)
+                    await seed_demo(stores, timezone=config.clinic_tz)
                 detector = detector_for(config.lexicon_override_path)
                 ctx = AppContext(
                     config=config, stores=stores, sio=sio, control=control, detector=detector, metrics=metrics

@@ -258,7 +258,7 @@ async def start(config: Config, backend_ports: list[int], started: AsyncExitStac
     if config.bootstrap_staff_username and config.bootstrap_staff_password:
         await bootstrap_staff(opened.stores, config.bootstrap_staff_username, config.bootstrap_staff_password)
     if config.seed_demo:
-        await seed_demo(opened.stores)
+        await seed_demo(opened.stores, timezone=config.clinic_tz)
 
     redis_url = config.redis_url
     if redis_url is None:

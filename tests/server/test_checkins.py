@@ -384,3 +384,34 @@ async def test_a_checkin_counts_in_the_staff_safety_reports_completion(world: Wo
     assert status == 200
     [row] = [c for c in report["checkins"]["cohorts"] if c["cohort_id"] == str(cohort.id)]
     assert row["patients"] == 2 and row["days_with_checkin"] == 1
+
+
+async def _checkins_of(world: World, username: str) -> list[dict[str, Any]]:
+    user = await world.stores.users.by_username(username)
+    assert user is not None
+    return sorted(await stored(world, user.id), key=lambda doc: doc["day"])
+
+
+async def test_the_demo_shows_a_steady_patient_one_sliding_and_one_not_checked_in(world: World) -> None:
+    """`make run` seeds two weeks of check-ins ending yesterday in the clinic's time zone,
+    so the counselor's screen has a story to show; seeding again changes nothing, and a
+    patient's own check-in is never overwritten."""
+    from server.seed import DEMO_COHORT, seed_demo
+
+    late_evening = datetime(2026, 12, 7, 4, 30, tzinfo=UTC)  # still Dec 6 in Chicago
+    await seed_demo(world.stores, timezone="America/Chicago", now=late_evening)
+    river = await world.stores.users.by_username("river")
+    assert river is not None
+    own = Checkin(river.id, ObjectId(), "2026-12-05", 1, 9, "my own", late_evening)
+    await world.stores.db["checkins"].delete_one({"_id": Checkin.key(river.id, "2026-12-05")})
+    await world.stores.checkins.put(own)
+    await seed_demo(world.stores, timezone="America/Chicago", now=late_evening)
+
+    [cohort] = [c for c in await world.stores.cohorts.list() if c.name == DEMO_COHORT]
+    days = {name: await _checkins_of(world, name) for name in ("river", "sky", "sol")}
+    assert [len(days[n]) for n in ("river", "sky", "sol")] == [11, 11, 0]
+    assert days["river"][-1]["day"] == days["sky"][-1]["day"] == "2026-12-05"  # yesterday in Chicago
+    assert days["river"][0]["day"] == "2026-11-23" and all(d["cohort_id"] == cohort.id for d in days["sky"])
+    assert days["river"][-1]["note"] == "my own"  # not overwritten by the second seeding
+    sky_moods = [d["mood"] for d in days["sky"]]
+    assert sum(sky_moods[-3:]) / 3 <= sum(sky_moods[-10:-3]) / 7 - 1  # trends down (trend.js TREND_RULE)
