@@ -17,6 +17,7 @@ from moderation import Decision, Detection
 from server.actions import assessment, flags, routing
 from server.actions.access import access_room
 from server.actions.audit import record
+from server.actions.local_days import activity_day
 from server.clock import utcnow
 from server.context import AppContext
 from server.errors import (
@@ -217,7 +218,7 @@ async def send_message(ctx: AppContext, conn: Connection, cmd: SendMessage) -> M
         ctx.detection.judge_later(message.id, cmd.text, context, first=verdict.urgent)
     await deliver(ctx, message, flag, send_resources=decision.send_resources)
     if principal.role == "patient":
-        ctx.stores.activity.note(principal.user_id, now.date())  # for the silence signal
+        ctx.stores.activity.note(principal.user_id, activity_day(ctx, room.cohort_id, now))  # for the silence signal
     return message
 
 

@@ -38,11 +38,12 @@ from moderation import Detection
 from server.actions import assessment, chat, flags, routing
 from server.actions.access import patient_action
 from server.actions.audit import record
-from server.clock import UnknownTimezone, local_day, utcnow, zone
+from server.actions.local_days import timezone_of
+from server.clock import local_day, utcnow
 from server.config import Config
 from server.context import AppContext
 from server.errors import CrisisUnavailable, Forbidden, NotFound, Unavailable
-from server.models import Checkin, Cohort, Flag, Origin, Principal, Room
+from server.models import Checkin, Flag, Origin, Principal, Room
 from server.realtime.registry import Connection
 from server.store.failures import StorageError, is_outage
 from server.wire.payloads import checkin_payload, user_public
@@ -85,7 +86,7 @@ async def submit(ctx: AppContext, conn: Connection, cmd: CheckinSubmit, *, now: 
             raise
         raise _unsaved(alerted=crisis is not None) from None
     ctx.metrics.checkins.labels("replaced" if replaced else "new").inc()
-    ctx.stores.activity.note(principal.user_id, now.date())  # the silence signal counts UTC days
+    ctx.stores.activity.note(principal.user_id, date.fromisoformat(day))  # for the silence signal: the local day
     return checkin
 
 
@@ -137,18 +138,6 @@ async def _place(ctx: AppContext, principal: Principal, *, urgent: bool) -> tupl
         raise Forbidden("You are not in a program group yet.")
     room = rooms[0] if rooms else Room(id=ObjectId(), cohort_id=cohort.id, cohort_name=cohort.name, name="")
     return room, timezone_of(ctx.config, cohort), True
-
-
-def timezone_of(config: Config, cohort: Cohort) -> str:
-    """The cohort's time zone, else the clinic's (a stored name this machine does not know
-    is logged and replaced by the clinic's, rather than refusing the check-in)."""
-    if cohort.timezone:
-        try:
-            zone(cohort.timezone)
-            return cohort.timezone
-        except UnknownTimezone:
-            log.warning("cohort %s has an unknown time zone; using CLINIC_TZ", cohort.id)
-    return config.clinic_tz
 
 
 def _note_flag_doc(

@@ -5,6 +5,9 @@ and silent for SILENCE_DAYS since, gets a low-severity flag (`source: "silence"`
 their cohort's review queue: no alert, no sound, never shown to peers. One flag per
 silent spell (the spell is named by the last active day), so several processes and
 daily runs raise it once. Off when SILENCE_DAYS=0. Tests pass `now`.
+
+Days are the cohort's local days (local_days.py), as messages and check-ins note them:
+an evening in Chicago is not tomorrow. (Activity noted before 2026-12-06 is in UTC days.)
 """
 
 from __future__ import annotations
@@ -13,8 +16,9 @@ from datetime import date, datetime, timedelta
 
 from bson import ObjectId
 
+from server.actions.local_days import timezone_of
 from server.actions.periodic import repeat
-from server.clock import utcnow
+from server.clock import local_day, utcnow
 from server.context import AppContext
 from server.models import Flag, Room
 
@@ -34,8 +38,7 @@ async def sweep(ctx: AppContext, now: datetime | None = None) -> list[Flag]:
     silent_for = ctx.config.silence_days
     if not silent_for:
         return []
-    today = (now or utcnow()).date()
-    quiet_since = today - timedelta(days=silent_for - 1)  # silent on these days, today included
+    moment = now or utcnow()
     raised = []
     for cohort in await ctx.stores.cohorts.list():
         if cohort.active is False:
@@ -43,8 +46,10 @@ async def sweep(ctx: AppContext, now: datetime | None = None) -> list[Flag]:
         rooms = await ctx.stores.rooms.for_cohorts(frozenset([cohort.id]))
         if not rooms:
             continue
+        today = local_day(moment, timezone_of(ctx.config, cohort))  # activity is noted in these days too
+        quiet_since = today - timedelta(days=silent_for - 1)  # silent on these days, today included
         for patient_id in cohort.member_ids:
-            flag = await _check(ctx, patient_id, rooms[0], quiet_since, today, now or utcnow())
+            flag = await _check(ctx, patient_id, rooms[0], quiet_since, today, moment)
             if flag is not None:
                 raised.append(flag)
     return raised

@@ -1,5 +1,6 @@
 """activity: the days on which each patient was active (sent a message), for the silence
-signal (actions/silence.py). One document per (user, UTC day), keyed by _id so that
+signal (actions/silence.py). One document per (user, day: the cohort's local day, see
+actions/local_days.py), keyed by _id so that
 writes and reads are indexed lookups on FerretDB too; a process writes a user's day once.
 """
 

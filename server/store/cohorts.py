@@ -29,6 +29,7 @@ class _Membership:
     version: Any
     members: dict[ObjectId, set[ObjectId]] = field(default_factory=dict)  # patient -> cohorts
     counselors: dict[ObjectId, set[ObjectId]] = field(default_factory=dict)  # counselor -> cohorts
+    timezones: dict[ObjectId, str] = field(default_factory=dict)  # cohort -> its own IANA zone, if set
 
 
 class CohortStore:
@@ -55,7 +56,7 @@ class CohortStore:
         doc = await self._cohorts.find_one_and_update(
             {"_id": cohort_id}, {"$set": changes}, return_document=ReturnDocument.AFTER
         )
-        if doc is not None and "active" in changes:
+        if doc is not None and ("active" in changes or "timezone" in changes):
             await self._changed()
         return Cohort.from_doc(doc) if doc else None
 
@@ -73,6 +74,11 @@ class CohortStore:
         membership = await self._current()
         table = membership.counselors if role == "counselor" else membership.members
         return frozenset(table.get(user_id, ()))
+
+    def known_timezone(self, cohort_id: ObjectId) -> str | None:
+        """The cohort's own time zone as of the last snapshot, without a read (every
+        connect refreshes the snapshot): for the send path, where a read would cost."""
+        return self._membership.timezones.get(cohort_id) if self._membership is not None else None
 
     async def _changed(self) -> None:
         """After a membership change: every process's next read reloads (written after
@@ -93,7 +99,9 @@ class CohortStore:
     async def _load(self, version: Any) -> _Membership:
         membership = _Membership(version)
         query = {"active": {"$ne": False}}
-        async for doc in self._cohorts.find(query, {"member_ids": 1, "counselor_ids": 1}):
+        async for doc in self._cohorts.find(query, {"member_ids": 1, "counselor_ids": 1, "timezone": 1}):
+            if doc.get("timezone"):
+                membership.timezones[doc["_id"]] = doc["timezone"]
             for user_id in doc.get("member_ids", ()):
                 membership.members.setdefault(user_id, set()).add(doc["_id"])
             for user_id in doc.get("counselor_ids", ()):

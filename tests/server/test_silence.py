@@ -3,9 +3,10 @@ cohort's counselors, once, without an alert; driven by an injected clock."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from server.actions import silence
+from server.clock import local_day
 from tests.conftest import Cohort, World
 
 NOW = datetime(2026, 12, 20, 15, 0, tzinfo=UTC)
@@ -53,3 +54,33 @@ async def test_silence_days_zero_turns_the_signal_off(world_factory) -> None:  #
     await active_on(world, alice.id, 4, 5, 7, 9, 12)
     assert await silence.sweep(world.server.ctx, now=NOW) == []
     del room
+
+
+async def test_silence_counts_the_days_of_the_cohorts_time_zone(world: World, cohort: Cohort) -> None:
+    """At NOW it is already the 21st on Kiritimati (UTC+14): a patient last active there on
+    the 18th has been silent for three local days (19th, 20th, 21st), though in UTC
+    days she would have been active 'two days ago'."""
+    await world.stores.cohorts.update(cohort.id, {"timezone": "Pacific/Kiritimati"})
+    for day in (18, 17, 15, 13, 11):
+        world.stores.activity.note(cohort.alice.id, date(2026, 12, day))
+    await world.stores.activity.flush()
+
+    raised = await silence.sweep(world.server.ctx, now=NOW)
+
+    assert [f.author_id for f in raised] == [cohort.alice.id]
+    assert raised[0].reason == "silent since 2026-12-18 after 5 active days"
+
+
+async def test_a_message_counts_on_the_day_of_the_cohorts_time_zone(world: World, cohort: Cohort) -> None:
+    # A zone whose date differs from UTC's right now: 14 hours ahead, or 11 behind.
+    zone = "Pacific/Kiritimati" if datetime.now(UTC).hour >= 10 else "Pacific/Pago_Pago"
+    status, _ = await world.http("PATCH", f"/api/cohorts/{cohort.id}", cohort.staff, json={"timezone": zone})
+    assert status == 200
+    author = await world.connect(cohort.alice, join=cohort.room)  # the connect reads the new snapshot
+
+    await author.send(cohort.room.id, "evening check")
+    await world.stores.activity.flush()
+
+    local_today = local_day(datetime.now(UTC), zone)
+    assert local_today != datetime.now(UTC).date()
+    assert await world.stores.activity.active_days(cohort.alice.id, local_today, local_today) == {local_today}
