@@ -80,7 +80,12 @@ async def test_a_plan_split_over_several_lines_is_flagged_on_the_last_line(world
 
     alert = await on_call.next("alert:new")
     assert alert["message_id"] == sent[-1]["id"] and alert["source"] == "model" and alert["severity"] == "high"
-    assert [m["status"] for m in sent] == ["visible", "visible", "held"]
+    assert [m["status"] for m in sent[:-1]] == ["visible", "visible"]
+    if world.server.ctx.detection.stats.deferred == 0:  # the model had time: held before anyone saw it
+        assert sent[-1]["status"] == "held"
+    else:  # a busy machine (CI under load) deferred the verdict: the message is withdrawn right after
+        assert sent[-1]["status"] == "visible"
+        assert (await author.next("message:updated"))["status"] == "held"
 
 
 async def test_under_overload_a_late_verdict_withdraws_the_message_from_peers_and_alerts(world_factory) -> None:  # type: ignore[no-untyped-def]
