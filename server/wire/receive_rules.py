@@ -84,17 +84,28 @@ def violations(viewer: Viewer, event: str, payload: Any) -> list[str]:
         leaked = _detector_keys(payload)
         if leaked:
             found.append(f"{event} carries detector output to a patient: {sorted(leaked)}")
-        message = payload if event in (events.MESSAGE_NEW, events.MESSAGE_UPDATED) else None
-        if message is not None and message.get("status") == "held":
-            if (message.get("author") or {}).get("id") != viewer.user_id:
+        for message in _messages(payload):  # the payload itself, or one inside it (a room's pin)
+            if message.get("status") == "held" and (message.get("author") or {}).get("id") != viewer.user_id:
                 found.append(f"{event} delivers another patient's held message")
-        if message is not None and message.get("status") in ("hidden", "deleted") and message.get("text"):
-            found.append(f"{event} delivers the text of a hidden message to a patient")
+            if message.get("status") in ("hidden", "deleted") and message.get("text"):
+                found.append(f"{event} delivers the text of a hidden message to a patient")
     elif viewer.role == "counselor" and event in FLAG_EVENTS:
         in_cohort = payload.get("cohort_id") in viewer.cohort_ids
         widened = bool(payload.get("break_glass")) or int(payload.get("escalation_level") or 0) >= 1
         if not in_cohort and not widened:
             found.append(f"{event} of another cohort's flag reached a counselor without break glass or escalation")
+    return found
+
+
+MESSAGE_STATUSES: Final = frozenset({"visible", "held", "hidden", "deleted"})
+
+
+def _messages(payload: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every message-shaped object in a payload, at any depth (a room's `pinned`, a list)."""
+    found = [payload] if payload.get("status") in MESSAGE_STATUSES and "author" in payload else []
+    for value in payload.values():
+        items = value if isinstance(value, list) else [value]
+        found += [m for item in items if isinstance(item, dict) for m in _messages(item)]
     return found
 
 

@@ -1,0 +1,65 @@
+"""Minimum necessary, from an attacker's and a patient's seat: who receives what.
+
+Each test is a finding of the privacy review (issue: "who receives what"): a real server
+and database, real sockets, and the story of one person receiving something they do not
+need. Non-delivery is proven without timing: after the event that would leak, the
+viewer makes a round trip of its own (`settled`); the server queued anything meant for
+it before that ack, so by the time the ack is back, the viewer's log is complete.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bson import ObjectId
+
+from moderation import load_semantic
+from server.actions import flags
+from server.wire.receive_rules import Viewer, violations
+from tests.conftest import Probe, World
+
+CRISIS = "I want to kill myself tonight"
+# Three lines, each clean alone; together the model calls them high risk (a plan).
+SPLIT_PLAN = ("i wrote my will last night", "nobody is home till monday", "it's settled")
+
+
+def viewer_of(probe: Probe, *cohort_ids: Any) -> Viewer:
+    assert probe.user is not None
+    return Viewer(str(probe.user.id), probe.user.role, frozenset(str(c) for c in cohort_ids))
+
+
+async def settled(probe: Probe) -> list[str]:
+    """A round trip; then the names of every event this socket has received."""
+    await probe.ok("room:leave", {"room_id": str(ObjectId())})  # leaving a room one is not in: a no-op
+    return [event for event, _ in probe.log]
+
+
+async def oncall(world: World, user: Any) -> Probe:
+    probe = await world.connect(user)
+    await probe.ok("oncall:set", {"on": True})
+    return probe
+
+
+async def test_a_pinned_message_the_model_later_holds_is_not_sent_to_patients_in_a_room_update(world_factory) -> None:  # type: ignore[no-untyped-def]
+    """Found: room:updated carried the pinned message as it is now, held text included, to
+    every patient of the room (join and session already left a held pin out)."""
+    world: World = await world_factory(semantic_detection=False)
+    room, (alice, bob, counselor) = await world.scene("patient", "patient", "counselor")
+    moderator = await world.connect(counselor, join=room)
+    author = await world.connect(alice, join=room)
+    for line in SPLIT_PLAN:
+        sent = (await author.send(room.id, line))["message"]
+    await moderator.ok("mod:pin", {"room_id": str(room.id), "message_id": sent["id"]})
+    # The model's verdict arrives late (overload): the pinned line is withdrawn and held.
+    verdict = load_semantic().detect([SPLIT_PLAN[-1]], [SPLIT_PLAN[:-1]])[0]
+    assert verdict.severity == "high"
+    await flags.late_verdict(world.server.ctx, ObjectId(sent["id"]), verdict)
+    peer = await world.connect(bob, join=room)  # never had the text
+    moderator.drain("room:updated")  # the pin's own update
+
+    await moderator.ok("mod:lock", {"room_id": str(room.id)})
+
+    update = await peer.next("room:updated")
+    assert update["locked"] is True and update["pinned"] is None
+    assert (await moderator.next("room:updated"))["pinned"]["status"] == "held"  # counselors still see it
+    assert all(violations(viewer_of(peer, room.cohort_id), e, p) == [] for e, p in peer.log)
