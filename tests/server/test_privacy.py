@@ -16,7 +16,7 @@ from bson import ObjectId
 from moderation import load_semantic
 from server.actions import flags
 from server.wire.receive_rules import Viewer, violations
-from tests.conftest import Probe, World
+from tests.conftest import Cohort, Probe, World
 
 CRISIS = "I want to kill myself tonight"
 # Three lines, each clean alone; together the model calls them high risk (a plan).
@@ -63,3 +63,29 @@ async def test_a_pinned_message_the_model_later_holds_is_not_sent_to_patients_in
     assert update["locked"] is True and update["pinned"] is None
     assert (await moderator.next("room:updated"))["pinned"]["status"] == "held"  # counselors still see it
     assert all(violations(viewer_of(peer, room.cohort_id), e, p) == [] for e, p in peer.log)
+
+
+async def test_a_counselor_who_broke_the_glass_reads_the_flag_but_not_the_rest_of_that_cohorts_room(
+    world: World, cohort: Cohort
+) -> None:
+    """Found: GET /api/flags/{id} gave a counselor of another cohort, reading through break
+    glass, the five messages before and after the flagged one: other patients' chat in a
+    cohort they are not assigned to. The contract: nothing else of that cohort opens."""
+    elsewhere = await world.cohort("Morning IOP")
+    stranger = await world.user("counselor", "Other counselor")
+    await world.enrol(elsewhere, stranger)
+    theirs = await oncall(world, stranger)  # nobody of the cohort is on call: the glass breaks
+    alice = await world.connect(cohort.alice, join=cohort.room)
+    bob = await world.connect(cohort.bob, join=cohort.room)
+    await bob.send(cohort.room.id, "my sponsor moved away last week")
+    crisis = (await alice.send(cohort.room.id, CRISIS))["message"]
+    alert = await theirs.next("alert:new")
+    assert alert["break_glass"] is True and alert["message_id"] == crisis["id"]
+
+    status, body = await world.http("GET", f"/api/flags/{alert['id']}", stranger)
+
+    assert status == 200 and body["flag"]["text"] == CRISIS
+    assert body["message"]["id"] == crisis["id"]  # the flagged message itself is the flag's
+    assert body["context"] == {"before": [], "after": []}
+    _, own = await world.http("GET", f"/api/flags/{alert['id']}", cohort.counselor)
+    assert [m["text"] for m in own["context"]["before"]] == ["my sponsor moved away last week"]
