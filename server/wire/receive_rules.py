@@ -42,7 +42,11 @@ RECEIVERS: Final[Mapping[str, tuple[frozenset[str], str]]] = {
         "staff; counselors of the flag's cohort (on call); any on-call counselor when the glass "
         "is broken; every counselor from escalation level 1",
     ),
-    events.ALERT_UPDATED: (MODERATORS, "staff; counselors of the cohort; every counselor once broken or escalated"),
+    events.ALERT_UPDATED: (
+        MODERATORS,
+        "staff; counselors of the cohort; on-call counselors once the glass is broken; every counselor "
+        "from escalation level 1",
+    ),
 }
 
 # Keys that only moderators' payloads carry: detector output and flag identity.

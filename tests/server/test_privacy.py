@@ -89,3 +89,31 @@ async def test_a_counselor_who_broke_the_glass_reads_the_flag_but_not_the_rest_o
     assert body["context"] == {"before": [], "after": []}
     _, own = await world.http("GET", f"/api/flags/{alert['id']}", cohort.counselor)
     assert [m["text"] for m in own["context"]["before"]] == ["my sponsor moved away last week"]
+
+
+async def test_news_of_a_break_glass_flag_reaches_those_who_had_it_not_every_counselor(
+    world: World, cohort: Cohort
+) -> None:
+    """Found: once a flag broke the glass (routed to on-call counselors outside its cohort),
+    every alert:updated about it (acknowledged, resolved, pressed again, webhook result)
+    went to every connected counselor, off call and of any cohort, with the patient's text;
+    the web client then showed it in their alert panel. Only escalation widens to all."""
+    elsewhere, third = await world.cohort("Morning IOP"), await world.cohort("Weekend IOP")
+    stranger = await world.user("counselor", "On call elsewhere")
+    bystander = await world.user("counselor", "Off call elsewhere")
+    await world.enrol(elsewhere, stranger)
+    await world.enrol(third, bystander)
+    theirs = await oncall(world, stranger)
+    idle = await world.connect(bystander)  # connected, not on call: never routed this flag
+    desk = await world.connect(cohort.staff)
+    alice = await world.connect(cohort.alice, join=cohort.room)
+    await alice.send(cohort.room.id, CRISIS)
+    alert = await theirs.next("alert:new")
+    assert alert["break_glass"] is True and (await desk.next("alert:new"))["id"] == alert["id"]
+
+    await desk.ok("flag:ack", {"flag_id": alert["id"]})
+
+    assert (await theirs.next("alert:updated"))["status"] == "acknowledged"  # they had it
+    assert (await desk.next("alert:updated"))["status"] == "acknowledged"
+    assert await settled(idle) == ["session"]
+    assert all(violations(viewer_of(idle, third), e, p) == [] for e, p in idle.log)
