@@ -117,3 +117,29 @@ async def test_news_of_a_break_glass_flag_reaches_those_who_had_it_not_every_cou
     assert (await desk.next("alert:updated"))["status"] == "acknowledged"
     assert await settled(idle) == ["session"]
     assert all(violations(viewer_of(idle, third), e, p) == [] for e, p in idle.log)
+
+
+async def test_muting_someone_outside_the_rooms_cohort_gets_one_answer_whoever_they_are(
+    world: World, cohort: Cohort
+) -> None:
+    """Found: mod:mute / mod:unmute / mod:kick told a counselor whether any id was an
+    account ("That user does not exist") and whether it was a patient ("Only patients can
+    be muted"), for accounts of any cohort: an oracle over the clinic's accounts."""
+    elsewhere = await world.cohort("Morning IOP")
+    outsider, colleague = await world.user("patient", "Elsewhere"), await world.user("counselor", "Colleague")
+    for person in (outsider, colleague):
+        await world.enrol(elsewhere, person)
+    counselor = await world.connect(cohort.counselor, join=cohort.room)
+    strangers = {"no one": ObjectId(), "staff": cohort.staff.id, "patient": outsider.id, "counselor": colleague.id}
+
+    answers = set()
+    for event, extra in (("mod:mute", {"minutes": 5}), ("mod:unmute", {}), ("mod:kick", {})):
+        for user_id in strangers.values():
+            refused = await counselor.call(event, {"room_id": str(cohort.room.id), "user_id": str(user_id), **extra})
+            answers.add((refused["error"]["code"], refused["error"]["message"]))
+
+    assert answers == {("not_found", "That patient is not in this room's cohort.")}
+    own = await counselor.call(
+        "mod:mute", {"room_id": str(cohort.room.id), "user_id": str(cohort.counselor.id), "minutes": 5}
+    )
+    assert own["error"]["code"] == "invalid"  # a counselor of the room is in plain sight
