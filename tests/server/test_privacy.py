@@ -143,3 +143,30 @@ async def test_muting_someone_outside_the_rooms_cohort_gets_one_answer_whoever_t
         "mod:mute", {"room_id": str(cohort.room.id), "user_id": str(cohort.counselor.id), "minutes": 5}
     )
     assert own["error"]["code"] == "invalid"  # a counselor of the room is in plain sight
+
+
+async def test_acknowledging_a_flag_someone_already_has_is_a_read_on_the_record(world: World, cohort: Cohort) -> None:
+    """Found: flag:ack (and POST .../acknowledge, .../resolve) on a flag already
+    acknowledged or resolved changes nothing and returns the whole flag, the patient's text
+    included, with no audit entry: a read of health information off the record."""
+    colleague = await world.user("counselor", "Second counselor")
+    await world.enrol(cohort.id, colleague)
+    first = await oncall(world, cohort.counselor)
+    second = await world.connect(colleague)
+    alice = await world.connect(cohort.alice, join=cohort.room)
+    await alice.send(cohort.room.id, CRISIS)
+    alert = await first.next("alert:new")
+    await first.ok("flag:ack", {"flag_id": alert["id"]})
+
+    again = await second.ok("flag:ack", {"flag_id": alert["id"]})
+    status, body = await world.http("POST", f"/api/flags/{alert['id']}/acknowledge", colleague)
+    await first.ok("flag:resolve", {"flag_id": alert["id"], "outcome": "supported_in_chat"})
+    status_resolved, resolved = await world.http(
+        "POST", f"/api/flags/{alert['id']}/resolve", colleague, json={"outcome": "false_positive"}
+    )
+
+    assert again["flag"]["text"] == body["flag"]["text"] == resolved["flag"]["text"] == CRISIS
+    assert status == status_resolved == 200 and resolved["flag"]["resolution"]["outcome"] == "supported_in_chat"
+    reads = await world.stores.audit.count({"action": "flag.read", "target_id": alert["id"], "actor_id": colleague.id})
+    assert reads == 3
+    assert await world.stores.audit.count({"action": "flag.ack", "target_id": alert["id"]}) == 1
