@@ -31,7 +31,7 @@ RECEIVERS: Final[Mapping[str, tuple[frozenset[str], str]]] = {
     events.PRESENCE: (EVERYONE, "members of the room"),
     events.TYPING: (EVERYONE, "members of the room, not the typist"),
     events.ROOM_UPDATED: (EVERYONE, "members of the room"),
-    events.ROOM_REMOVED: (EVERYONE, "the removed or kicked user"),
+    events.ROOM_REMOVED: (EVERYONE, "the removed or kicked user; the people of a closed cohort"),
     events.MOD_MUTED: (EVERYONE, "the muted user"),
     events.SESSION_ENDED: (EVERYONE, "the sockets being ended"),
     events.ERROR: (EVERYONE, "the socket that sent the faulty event"),

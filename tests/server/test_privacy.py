@@ -170,3 +170,30 @@ async def test_acknowledging_a_flag_someone_already_has_is_a_read_on_the_record(
     reads = await world.stores.audit.count({"action": "flag.read", "target_id": alert["id"], "actor_id": colleague.id})
     assert reads == 3
     assert await world.stores.audit.count({"action": "flag.ack", "target_id": alert["id"]}) == 1
+
+
+async def test_when_a_cohort_is_closed_its_open_sockets_stop_receiving_it_at_once(world: World, cohort: Cohort) -> None:
+    """Found: PATCH /api/cohorts/{id} {"active": false} closed the cohort for every new
+    connection and HTTP call, but sockets already open kept its rooms and alerts: patients
+    went on receiving (and sending) the group's messages, counselors its flags, until they
+    happened to reconnect. Removing one member takes effect at once; closing all of them did not."""
+    alice = await world.connect(cohort.alice, join=cohort.room)
+    counselor = await oncall(world, cohort.counselor)
+    await counselor.ok("room:join", {"room_id": str(cohort.room.id)})
+    staff = await world.connect(cohort.staff, join=cohort.room)
+
+    status, _ = await world.http("PATCH", f"/api/cohorts/{cohort.id}", cohort.staff, json={"active": False})
+
+    assert status == 200
+    assert (await alice.next("room:removed"))["room_id"] == str(cohort.room.id)
+    assert (await counselor.next("room:removed"))["room_id"] == str(cohort.room.id)
+    refused = await alice.send(cohort.room.id, "still here?")
+    assert refused["error"]["code"] == "forbidden"
+    await staff.send(cohort.room.id, "The group has ended; thank you all.")
+    bob = await world.connect(cohort.bob)  # a patient connecting now sees no room of it
+    assert (await bob.call("room:join", {"room_id": str(cohort.room.id)}))["error"]["code"] == "forbidden"
+    assert "message:new" not in await settled(alice)
+    assert "message:new" not in await settled(counselor)
+
+    await world.http("PATCH", f"/api/cohorts/{cohort.id}", cohort.staff, json={"active": True})
+    assert (await alice.ok("room:join", {"room_id": str(cohort.room.id)}))["room"]["id"] == str(cohort.room.id)
