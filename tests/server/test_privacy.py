@@ -16,7 +16,7 @@ from bson import ObjectId
 from moderation import load_semantic
 from server.actions import flags
 from server.wire.receive_rules import Viewer, violations
-from tests.conftest import Cohort, Probe, World
+from tests.conftest import PASSWORD, Cohort, Probe, World
 
 CRISIS = "I want to kill myself tonight"
 # Three lines, each clean alone; together the model calls them high risk (a plan).
@@ -197,3 +197,36 @@ async def test_when_a_cohort_is_closed_its_open_sockets_stop_receiving_it_at_onc
 
     await world.http("PATCH", f"/api/cohorts/{cohort.id}", cohort.staff, json={"active": True})
     assert (await alice.ok("room:join", {"room_id": str(cohort.room.id)}))["room"]["id"] == str(cohort.room.id)
+
+
+# ---- reviewed, nothing wrong: kept as guards -------------------------------------------------
+
+
+async def test_a_logged_out_token_and_a_deactivated_counselor_read_no_flag_or_checkin(
+    world: World, cohort: Cohort
+) -> None:
+    """Every read of health information answers 401 to a revoked token and to a
+    deactivated account, and reads nothing (no audit entry of a read)."""
+    alice = await world.connect(cohort.alice, join=cohort.room)
+    await alice.send(cohort.room.id, CRISIS)
+    [flag] = await world.stores.flags.open_for_cohorts(frozenset([cohort.id]))
+    paths = [
+        "/api/flags",
+        f"/api/flags/{flag.id}",
+        f"/api/cohorts/{cohort.id}/checkins",
+        f"/api/rooms/{cohort.room.id}/messages",
+    ]
+    _, login = await world.http(
+        "POST", "/api/auth/login", json={"username": cohort.counselor.username, "password": PASSWORD}
+    )
+    revoked = {"Authorization": f"Bearer {login['token']}"}
+    assert (await world.http("POST", "/api/auth/logout", headers=revoked))[0] == 204
+    deactivated = {"Authorization": f"Bearer {world.token(cohort.counselor)}"}
+    await world.http("PATCH", f"/api/users/{cohort.counselor.id}", cohort.staff, json={"active": False})
+
+    for headers in (revoked, deactivated):
+        for path in paths:
+            status, body = await world.http("GET", path, headers=headers)
+            assert (status, body["error"]["code"]) == (401, "unauthorized"), path
+    reads = await world.stores.audit.count({"action": {"$in": ["flag.list", "flag.read", "checkin.read"]}})
+    assert reads == 0
