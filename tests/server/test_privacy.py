@@ -230,3 +230,31 @@ async def test_a_logged_out_token_and_a_deactivated_counselor_read_no_flag_or_ch
             assert (status, body["error"]["code"]) == (401, "unauthorized"), path
     reads = await world.stores.audit.count({"action": {"$in": ["flag.list", "flag.read", "checkin.read"]}})
     assert reads == 0
+
+
+async def test_the_help_button_and_checkins_tell_peers_nothing_and_their_author_no_detector_output(
+    world: World, cohort: Cohort
+) -> None:
+    """The flows added since the first leak, through the receive table: a help request
+    (pressed twice, then acknowledged), a crisis check-in note and a low-mood check-in.
+    The peer in the room receives nothing of them; the author, no flag or detector output."""
+    counselor = await oncall(world, cohort.counselor)
+    alice = await world.connect(cohort.alice, join=cohort.room)
+    bob = await world.connect(cohort.bob, join=cohort.room)
+    for probe in (alice, bob):
+        await settled(probe)  # the connects and joins (session, presence) are behind us
+        probe.log.clear()
+
+    help_ack = await alice.ok("help:request", {"room_id": str(cohort.room.id), "note": "please call me"})
+    await alice.ok("help:request", {"room_id": str(cohort.room.id), "note": "still here"})
+    note = await alice.ok("checkin:submit", {"mood": 1, "craving": 9, "note": CRISIS})
+    alerts = [await counselor.next("alert:new") for _ in range(3)]  # help, crisis note, low mood
+    assert {a["source"] for a in alerts} == {"help_button", "detector", "checkin"}
+    await counselor.ok("flag:ack", {"flag_id": help_ack["flag_id"]})
+    assert (await alice.next("help:updated"))["status"] == "acknowledged"
+
+    assert "flag_ids" not in note["checkin"]
+    assert await settled(bob) == []
+    assert set(await settled(alice)) == {"crisis:resources", "help:updated"}
+    for probe in (alice, bob):
+        assert all(violations(viewer_of(probe, cohort.id), e, p) == [] for e, p in probe.log)
