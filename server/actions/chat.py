@@ -69,8 +69,6 @@ async def rooms_of_cohort(ctx: AppContext, cohort_id: ObjectId) -> list[Room]:
 
 async def room_view(ctx: AppContext, room: Room, principal: Principal) -> dict[str, Any]:
     pinned = await ctx.stores.messages.get(room.pinned_message_id) if room.pinned_message_id else None
-    if pinned is not None and pinned.status == "held" and not principal.is_moderator:
-        pinned = None
     return room_payload(room, pinned, moderator=principal.is_moderator)
 
 

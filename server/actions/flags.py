@@ -178,8 +178,8 @@ async def acknowledge(
 ) -> Flag:
     """Acknowledge an open flag once; `now` is the injectable clock (tests of ack times)."""
     flag = await access_flag(ctx, principal, flag_id, origin)
-    if flag.status != "open":
-        return flag  # acknowledging twice is harmless; the first acknowledgement stands
+    if flag.status != "open":  # acknowledging twice is harmless; the first acknowledgement stands
+        return await _unchanged(ctx, principal, flag, origin)
     updated = await ctx.stores.flags.transition(
         flag.id,
         {"status": "open"},
@@ -190,7 +190,7 @@ async def acknowledge(
         },
     )
     if updated is None:
-        return await ctx.stores.flags.get(flag.id) or flag
+        return await _unchanged(ctx, principal, await ctx.stores.flags.get(flag.id) or flag, origin)
     await record(ctx, "flag.ack", principal, ("flag", flag.id), origin)
     if updated.acknowledged_at is not None:
         waited = (updated.acknowledged_at - updated.created_at).total_seconds()
@@ -198,6 +198,13 @@ async def acknowledge(
     await ctx.notifier.alert(events.ALERT_UPDATED, updated, viewer_rooms(updated))
     await tell_help_requester(ctx, updated)
     return updated
+
+
+async def _unchanged(ctx: AppContext, principal: Principal, flag: Flag, origin: Origin) -> Flag:
+    """An acknowledgement or resolution that changed nothing still hands the caller the
+    whole flag (the patient's text): a read, on the record like any other."""
+    await record(ctx, "flag.read", principal, ("flag", flag.id), origin, via="unchanged")
+    return flag
 
 
 async def tell_help_requester(ctx: AppContext, flag: Flag) -> None:
@@ -227,8 +234,8 @@ async def resolve(
         changes["acknowledged_by"] = changes["resolved_by"]
         changes["acknowledged_at"] = now
     updated = await ctx.stores.flags.transition(flag.id, {"status": {"$ne": "resolved"}}, changes)
-    if updated is None:
-        return await ctx.stores.flags.get(flag.id) or flag
+    if updated is None:  # resolved already: the first resolution stands
+        return await _unchanged(ctx, principal, await ctx.stores.flags.get(flag.id) or flag, origin)
     await record(ctx, "flag.resolve", principal, ("flag", flag.id), origin, outcome=outcome)
     await ctx.notifier.alert(events.ALERT_UPDATED, updated, viewer_rooms(updated))
     if flag.acknowledged_at is None:  # resolved without an acknowledgement first

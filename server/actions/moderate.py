@@ -71,13 +71,16 @@ async def change_message(ctx: AppContext, conn: Connection, action: str, cmd: Me
 
 
 async def _member_of_room(ctx: AppContext, room: Room, user_id: ObjectId) -> User:
-    user = await ctx.stores.users.get(user_id)
-    if user is None:
-        raise NotFound("That user does not exist.")
-    if user.role != "patient":
-        raise Invalid("Only patients can be muted or removed from a room.")
+    """The patient of the room's cohort that a mute or kick names.
+
+    Anyone else gets one answer, whoever they are: this used to say whether any id was an
+    account and whether it was a patient, for every cohort (an oracle over the clinic's
+    accounts). Only the room's own counselors, whom the room shows anyway, are named."""
     cohort = await ctx.stores.cohorts.get(room.cohort_id)
-    if cohort is None or user.id not in cohort.member_ids:
+    if cohort is not None and user_id in cohort.counselor_ids:
+        raise Invalid("Only patients can be muted or removed from a room.")
+    user = await ctx.stores.users.get(user_id) if cohort is not None and user_id in cohort.member_ids else None
+    if user is None or user.role != "patient":
         raise NotFound("That patient is not in this room's cohort.")
     return user
 

@@ -97,8 +97,15 @@ async def _audit_break_glass(ctx: AppContext, flag: Flag) -> None:
 
 
 def viewer_rooms(flag: Flag) -> list[str]:
-    """Everyone connected who may see this flag (for alert:updated)."""
+    """Who hears news of this flag (alert:updated): staff, the cohort's counselors, and
+    those outside the cohort it was sent to: the on-call counselors once it broke the
+    glass (the audience of its alert:new), every counselor once it escalated.
+
+    Not every counselor for a broken glass: news of it (the patient's text) once reached
+    counselors off call, of any cohort, who had never been sent the flag."""
     rooms = [events.cohort_counselors(flag.cohort_id), events.STAFF]
-    if flag.break_glass:
+    if flag.escalation_level >= 1:
         rooms.append(events.COUNSELORS)
+    elif flag.break_glass:
+        rooms.append(events.ONCALL)
     return rooms

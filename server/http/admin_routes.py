@@ -15,6 +15,7 @@ from server.actions import pseudonyms
 from server.actions.audit import record
 from server.actions.chat import room_view
 from server.clock import UnknownTimezone, utcnow, zone
+from server.context import AppContext
 from server.errors import Invalid, NotFound
 from server.http.common import body, context, json_response, origin, path_id, staff
 from server.models import LANGUAGES, ROLES, Cohort
@@ -116,7 +117,19 @@ async def update_cohort(request: web.Request) -> web.Response:
         for room in await ctx.stores.rooms.for_cohorts(frozenset([cohort.id])):
             await ctx.control.publish("room_changed", room_id=str(room.id))
     await record(ctx, "admin.cohort_update", caller, ("cohort", cohort.id), origin(request), fields=sorted(fields))
+    if "active" in fields:
+        await _open_or_close_live(ctx, cohort)
     return json_response(cohort_payload(cohort))
+
+
+async def _open_or_close_live(ctx: AppContext, cohort: Cohort) -> None:
+    """Closing a cohort takes its people's open sockets out of its rooms and alerts at once,
+    as removing one member does (reopening puts them back). Only new connections used to
+    see the change: open ones went on receiving the group's messages and flags."""
+    for user_id in (*cohort.member_ids, *cohort.counselor_ids):
+        await ctx.control.publish(
+            "membership", user_id=str(user_id), cohort_id=str(cohort.id), present=cohort.active, reason="cohort_closed"
+        )
 
 
 async def create_room(request: web.Request) -> web.Response:

@@ -89,7 +89,10 @@ async def get_flag(request: web.Request) -> web.Response:
     before: list[Any] = []
     after: list[Any] = []
     message = await ctx.stores.messages.get(flag.message_id)
-    if message is not None:
+    # Through break glass a counselor may read the flag (and its message), but nothing
+    # else of that cohort opens to them (PROTOCOL.md): not the other patients' messages
+    # around it.
+    if message is not None and caller.can_see_cohort(flag.cohort_id):
         before, after = await ctx.stores.messages.context(flag.room_id, message.seq, CONTEXT_MESSAGES)
     return json_response(
         {

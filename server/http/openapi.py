@@ -311,7 +311,7 @@ OPERATIONS: list[Operation] = [
         "GET",
         "/api/flags/{id}",
         "getFlag",
-        "A flag with its message and 5 messages of context each side; audited as flag.read",
+        "A flag with its message and 5 messages of context each side (none through break glass); audited as flag.read",
         MODERATORS,
         returns=obj(
             ("flag", "message", "context"),

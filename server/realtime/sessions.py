@@ -48,7 +48,8 @@ async def disconnect(ctx: AppContext, sid: str, reason: str) -> None:
 
 
 async def membership_changed(ctx: AppContext, command: dict[str, Any]) -> None:
-    """Command: a user joined or left a cohort (as member or assigned counselor)."""
+    """Command: a user joined or left a cohort (as member or assigned counselor), or the
+    cohort was reopened or closed (`reason: "cohort_closed"`)."""
     user_id, cohort_id = ObjectId(command["user_id"]), ObjectId(command["cohort_id"])
     for conn in ctx.registry.of_user(user_id):
         principal = conn.principal
@@ -59,7 +60,7 @@ async def membership_changed(ctx: AppContext, command: dict[str, Any]) -> None:
             cohorts.discard(cohort_id)
         conn.principal = type(principal)(**{**principal.__dict__, "cohort_ids": frozenset(cohorts)})
         if not command["present"]:
-            await _remove_from_cohort_rooms(ctx, conn, cohort_id)
+            await _remove_from_cohort_rooms(ctx, conn, cohort_id, command.get("reason") or "removed_from_cohort")
         await oncall.join_alert_rooms(ctx, conn, oncall=conn.oncall)
         if not command["present"] and principal.role == "counselor":
             for name in (events.cohort_counselors(cohort_id), events.oncall_room(cohort_id)):
@@ -67,14 +68,12 @@ async def membership_changed(ctx: AppContext, command: dict[str, Any]) -> None:
             await ctx.presence.left_oncall(conn, frozenset([cohort_id]), entirely=False)
 
 
-async def _remove_from_cohort_rooms(ctx: AppContext, conn: Connection, cohort_id: ObjectId) -> None:
+async def _remove_from_cohort_rooms(ctx: AppContext, conn: Connection, cohort_id: ObjectId, reason: str) -> None:
     for room_id in list(conn.rooms):
         room = await ctx.caches.rooms.get(room_id)
         if room is not None and room.cohort_id == cohort_id:
             await chat.leave_room(ctx, conn, room_id)
-            await ctx.notifier.to_sid(
-                conn.sid, events.ROOM_REMOVED, {"room_id": str(room_id), "reason": "removed_from_cohort"}
-            )
+            await ctx.notifier.to_sid(conn.sid, events.ROOM_REMOVED, {"room_id": str(room_id), "reason": reason})
 
 
 async def kick(ctx: AppContext, command: dict[str, Any]) -> None:

@@ -65,6 +65,11 @@ def message_payload(message: Message, *, moderator: bool) -> dict[str, Any]:
 
 
 def room_payload(room: Room, pinned: Message | None, *, moderator: bool) -> dict[str, Any]:
+    """A pinned message the detector has since held (a late verdict) is left out for
+    patients, its author included: every way a room reaches a patient (session, join,
+    room:updated) goes through here, and room:updated once sent the held text to all."""
+    if pinned is not None and pinned.status == "held" and not moderator:
+        pinned = None
     return {
         "id": str(room.id),
         "cohort_id": str(room.cohort_id),

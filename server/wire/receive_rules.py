@@ -31,7 +31,7 @@ RECEIVERS: Final[Mapping[str, tuple[frozenset[str], str]]] = {
     events.PRESENCE: (EVERYONE, "members of the room"),
     events.TYPING: (EVERYONE, "members of the room, not the typist"),
     events.ROOM_UPDATED: (EVERYONE, "members of the room"),
-    events.ROOM_REMOVED: (EVERYONE, "the removed or kicked user"),
+    events.ROOM_REMOVED: (EVERYONE, "the removed or kicked user; the people of a closed cohort"),
     events.MOD_MUTED: (EVERYONE, "the muted user"),
     events.SESSION_ENDED: (EVERYONE, "the sockets being ended"),
     events.ERROR: (EVERYONE, "the socket that sent the faulty event"),
@@ -42,7 +42,11 @@ RECEIVERS: Final[Mapping[str, tuple[frozenset[str], str]]] = {
         "staff; counselors of the flag's cohort (on call); any on-call counselor when the glass "
         "is broken; every counselor from escalation level 1",
     ),
-    events.ALERT_UPDATED: (MODERATORS, "staff; counselors of the cohort; every counselor once broken or escalated"),
+    events.ALERT_UPDATED: (
+        MODERATORS,
+        "staff; counselors of the cohort; on-call counselors once the glass is broken; every counselor "
+        "from escalation level 1",
+    ),
 }
 
 # Keys that only moderators' payloads carry: detector output and flag identity.
@@ -84,17 +88,28 @@ def violations(viewer: Viewer, event: str, payload: Any) -> list[str]:
         leaked = _detector_keys(payload)
         if leaked:
             found.append(f"{event} carries detector output to a patient: {sorted(leaked)}")
-        message = payload if event in (events.MESSAGE_NEW, events.MESSAGE_UPDATED) else None
-        if message is not None and message.get("status") == "held":
-            if (message.get("author") or {}).get("id") != viewer.user_id:
+        for message in _messages(payload):  # the payload itself, or one inside it (a room's pin)
+            if message.get("status") == "held" and (message.get("author") or {}).get("id") != viewer.user_id:
                 found.append(f"{event} delivers another patient's held message")
-        if message is not None and message.get("status") in ("hidden", "deleted") and message.get("text"):
-            found.append(f"{event} delivers the text of a hidden message to a patient")
+            if message.get("status") in ("hidden", "deleted") and message.get("text"):
+                found.append(f"{event} delivers the text of a hidden message to a patient")
     elif viewer.role == "counselor" and event in FLAG_EVENTS:
         in_cohort = payload.get("cohort_id") in viewer.cohort_ids
         widened = bool(payload.get("break_glass")) or int(payload.get("escalation_level") or 0) >= 1
         if not in_cohort and not widened:
             found.append(f"{event} of another cohort's flag reached a counselor without break glass or escalation")
+    return found
+
+
+MESSAGE_STATUSES: Final = frozenset({"visible", "held", "hidden", "deleted"})
+
+
+def _messages(payload: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every message-shaped object in a payload, at any depth (a room's `pinned`, a list)."""
+    found = [payload] if payload.get("status") in MESSAGE_STATUSES and "author" in payload else []
+    for value in payload.values():
+        items = value if isinstance(value, list) else [value]
+        found += [m for item in items if isinstance(item, dict) for m in _messages(item)]
     return found
 
 

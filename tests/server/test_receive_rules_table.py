@@ -42,6 +42,14 @@ def test_a_patient_gets_only_their_own_held_message() -> None:
     assert violations(PATIENT, events.MESSAGE_UPDATED, own) == []
 
 
+def test_a_patient_gets_no_held_message_of_another_inside_a_room() -> None:
+    pinned = {"id": "m", "status": "held", "author": {"id": "p2"}, "text": "x"}
+    room = {"id": "r", "cohort_id": "c1", "locked": True, "pinned": pinned}
+    assert violations(PATIENT, events.ROOM_UPDATED, room) == ["room:updated delivers another patient's held message"]
+    assert violations(PATIENT, events.SESSION, {"rooms": [room]}) != []
+    assert violations(PATIENT, events.ROOM_UPDATED, {**room, "pinned": None}) == []
+
+
 def test_a_patient_gets_no_text_of_a_hidden_message() -> None:
     hidden = {"id": "m", "status": "hidden", "author": {"id": "p2"}, "text": "x"}
     assert violations(PATIENT, events.MESSAGE_UPDATED, hidden) != []
