@@ -62,6 +62,11 @@ async def join_alert_rooms(ctx: AppContext, conn: Connection, *, oncall: bool) -
             await ctx.sio.leave_room(conn.sid, name)
 
 
+# Flags that go to the review queue only, never as an alert (no panel entry, no sound):
+# the silence signal is a prompt to reach out, not an emergency (issue 13).
+QUEUE_ONLY: frozenset[str] = frozenset({"silence"})
+
+
 async def deliver_open_flags(ctx: AppContext, conn: Connection) -> None:
     """Open flags raised while nobody was there arrive when a counselor is on call (or staff connects).
 
@@ -72,4 +77,6 @@ async def deliver_open_flags(ctx: AppContext, conn: Connection) -> None:
         return
     cohorts = None if principal.is_staff else principal.cohort_ids
     for flag in reversed(await ctx.stores.flags.open_for_cohorts(cohorts)):
+        if flag.source in QUEUE_ONLY:
+            continue
         await ctx.notifier.to_sid(conn.sid, events.ALERT_NEW, flag_payload(flag))

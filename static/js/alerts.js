@@ -16,6 +16,7 @@ import {
   sourceNote,
   missingText,
   flagHistory,
+  panelTakes,
   resolveForm,
 } from "./flagview.js";
 
@@ -316,7 +317,7 @@ function updateItemAttrs(li, flag) {
 
 /** Insert or update a flag. fresh = it came as alert:new (sound + notification). */
 export function upsertFlag(flag, { fresh = false } = {}) {
-  if (!flag || !flag.id) return;
+  if (!panelTakes(flag, flag && flags.has(flag.id))) return;
   const known = flags.has(flag.id);
   flags.set(flag.id, { ...(flags.get(flag.id) || {}), ...flag });
   const merged = flags.get(flag.id);

@@ -215,3 +215,14 @@ export function resolveForm(onSubmit, initial = {}) {
   });
   return { form, state: () => ({ outcome: select.value, note: note.value }) };
 }
+
+// Flags for the review queue only (the server never sends them as alert:new): the
+// silence signal is a prompt to reach out, not an emergency.
+const QUEUE_ONLY = new Set(["silence"]);
+
+/** Whether the alert panel shows this flag: everything it already shows, and any new
+ * flag but a queue-only one (an alert:updated for a silence flag someone acknowledged
+ * in the review queue must not put it in the panel). Pure. */
+export function panelTakes(flag, known) {
+  return Boolean(flag && flag.id) && (known || !QUEUE_ONLY.has(flag.source));
+}

@@ -84,3 +84,22 @@ async def test_a_message_counts_on_the_day_of_the_cohorts_time_zone(world: World
     local_today = local_day(datetime.now(UTC), zone)
     assert local_today != datetime.now(UTC).date()
     assert await world.stores.activity.active_days(cohort.alice.id, local_today, local_today) == {local_today}
+
+
+async def test_a_counselor_going_on_call_is_not_alerted_to_silence_only_to_real_alerts(
+    world: World, cohort: Cohort
+) -> None:
+    """Open flags arrive as alert:new when a counselor goes on call; a silence flag is for
+    the review queue only (no alert, no sound), so it is not among them."""
+    await active_on(world, cohort.alice.id, 4, 5, 7, 9, 12)
+    [quiet] = await silence.sweep(world.server.ctx, now=NOW)
+    bob = await world.connect(cohort.bob, join=cohort.room)
+    crisis = await bob.send(cohort.room.id, "I want to kill myself tonight")
+
+    counselor = await world.connect(cohort.counselor)
+    await counselor.ok("oncall:set", {"on": True})
+
+    assert (await counselor.next("alert:new"))["message_id"] == crisis["message"]["id"]
+    await counselor.nothing("alert:new")
+    _, queue = await world.http("GET", "/api/flags", cohort.counselor)
+    assert str(quiet.id) in [f["id"] for f in queue["flags"]]  # still in the queue
