@@ -39,7 +39,11 @@ from server.store.devdb import LocalDatabase, free_port
 
 TEST_SECRET = "test-secret-" + "x" * 40
 PASSWORD = "correct-horse-battery"
-EVENT_TIMEOUT = 5.0
+# How long a probe waits for an ack or an event before the test fails: a guard against a
+# hang, not a measure of speed. Longer than the server's own worst case (a model wait of
+# up to 2 s, then DB_TIMEOUT_MS of 3 s here) with room for a loaded CI machine, where 64
+# sends at once once took over 5 s.
+EVENT_TIMEOUT = 15.0
 
 
 # ---- the database ----------------------------------------------------------------------
