@@ -6,7 +6,9 @@ routed, alerted and escalated exactly like a detector flag; it never shows in an
 The patient gets the crisis resources at once, is told plainly whether a counselor is on
 call, and later hears (`help:updated`, flags.tell_help_requester) when a counselor has
 acknowledged the request.
-A repeat press while the request is open updates that flag instead of making another.
+A repeat press while the request is open updates that flag instead of making another,
+also when two tabs press at once (one press at a time per patient in a process; across
+processes, the new request's `dedupe_key` names the request before it).
 
 Whoever presses it may be in danger, so it depends on the database no more than a
 crisis message does (flags.raise_crisis_alone): every read before the alert shares one
@@ -55,8 +57,8 @@ async def request_help(ctx: AppContext, conn: Connection, cmd: HelpRequest) -> d
     await routing.send_crisis_resources(ctx, principal.user_id, ObjectId(), language=principal.language)
     room = await _room_for(ctx, conn, cmd.room_id, alert_by)
     on_call = await ctx.presence.anyone_oncall(room.cohort_id) or await ctx.presence.anyone_oncall(None)
-    now = utcnow()
-    flag, stored = await _press(ctx, principal, room, cmd.note, now, alert_by)
+    async with ctx.help_turns.of(principal.user_id):  # two tabs at once: the second finds the first's
+        flag, stored = await _press(ctx, principal, room, cmd.note, utcnow(), alert_by)
     if stored:
         await record(ctx, "help.request", principal, ("flag", flag.id), conn.origin, repeat=flag.help_presses > 1)
     else:  # nothing can be written now; the flag itself waits in the crisis outbox
@@ -79,16 +81,23 @@ async def _press(
         return flag, False
     try:
         async with asyncio.timeout_at(alert_by):
-            open_flag = await ctx.stores.flags.open_help_request(principal.user_id)
+            open_flag, newest = await ctx.stores.flags.help_requests_of(principal.user_id)
+        # Presses that find the same newest request name the same new one, so that two at
+        # once on two processes store one request (the unique dedupe_key).
+        after = str(newest) if newest else "none"
     except (TimeoutError, StorageError) as exc:
         if isinstance(exc, StorageError) and not is_outage(exc):
             raise
-        open_flag = None  # unknown: a new request (a duplicate beats a miss)
+        open_flag, after = None, f"unknown-{ObjectId()}"  # a new request: a duplicate beats a miss
     if open_flag is not None:
         return await _press_again(ctx, open_flag, note, now), True
-    doc = _request_doc(principal, room, note, now)
+    doc = _request_doc(principal, room, note, now, after)
     stored = await flags.raise_crisis_alone(ctx, doc, alert_by, alert_by=alert_by)
-    return (stored, True) if stored is not None else (Flag.from_doc(doc), False)
+    if stored is None:
+        return Flag.from_doc(doc), False
+    if stored.id != doc["_id"]:  # another process stored this press's request first
+        return await _press_again(ctx, stored, note, now), True
+    return stored, True
 
 
 async def _press_again(ctx: AppContext, flag: Flag, note: str | None, now: datetime) -> Flag:
@@ -106,8 +115,9 @@ async def _press_again(ctx: AppContext, flag: Flag, note: str | None, now: datet
     return flag
 
 
-def _request_doc(principal: Principal, room: Room, note: str | None, now: datetime) -> dict[str, Any]:
-    """A new request, complete with its ids before any write (it may be alerted from memory)."""
+def _request_doc(principal: Principal, room: Room, note: str | None, now: datetime, after: str) -> dict[str, Any]:
+    """A new request, complete with its ids before any write (it may be alerted from
+    memory); `after` names the patient's newest request before it."""
     flag_id = ObjectId()
     doc = flags.patient_flag_doc(
         principal,
@@ -116,7 +126,7 @@ def _request_doc(principal: Principal, room: Room, note: str | None, now: dateti
         severity="high",
         text=note,
         reason="help_button",
-        dedupe_key=f"help:{principal.user_id}:{flag_id}",
+        dedupe_key=f"help:{principal.user_id}:after:{after}",
         now=now,
         help_presses=1,
         last_pressed_at=now,

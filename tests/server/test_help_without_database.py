@@ -11,6 +11,7 @@ waited for the database would never reach the patient within the probe's wait.
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 from typing import Any
 
@@ -133,6 +134,43 @@ async def test_with_the_database_down_and_nobody_on_call_the_patient_is_told_and
     escalated = await escalation.sweep(world.server.ctx, now=utcnow() + timedelta(seconds=61))
     assert [str(f.id) for f in escalated] == [ack["flag_id"]]
     assert (await off_call.next("alert:new"))["escalation_level"] == 1
+
+
+async def test_two_presses_at_once_from_two_tabs_make_one_request(world_factory) -> None:  # type: ignore[no-untyped-def]
+    world: World = await world_factory(semantic_detection=False)
+    room, (alice, counselor) = await world.scene("patient", "counselor")
+    on_call = await world.connect(counselor)
+    await on_call.ok("oncall:set", {"on": True})
+    tab_one = await world.connect(alice, join=room)
+    tab_two = await world.connect(alice, join=room)
+
+    one, two = await asyncio.gather(press(tab_one, room.id), press(tab_two, room.id))
+
+    assert one["ok"] is True and two["ok"] is True and one["flag_id"] == two["flag_id"]
+    assert (await on_call.next("alert:new"))["id"] == one["flag_id"]
+    assert (await on_call.next("alert:updated"))["help_presses"] == 2
+    await on_call.nothing("alert:new")
+    assert len(await help_flags(world, alice.id)) == 1
+
+
+async def test_two_presses_at_once_on_two_server_processes_store_one_request(
+    server_factory,  # type: ignore[no-untyped-def]
+    password_hash: str,
+) -> None:
+    one = World(server=await server_factory(semantic_detection=False), password_hash=password_hash)
+    two = World(server=await server_factory(semantic_detection=False), password_hash=password_hash)
+    room, (alice,) = await one.scene("patient")
+    phone, laptop = await one.connect(alice), await two.connect(alice)
+
+    for _ in range(3):  # a new request each round: the one before is resolved in between
+        first, second = await asyncio.gather(press(phone), press(laptop))
+
+        assert first["ok"] is True and second["ok"] is True and first["flag_id"] == second["flag_id"]
+        await one.stores.flags.transition(ObjectId(first["flag_id"]), {}, {"status": "resolved"})
+    # (not `help_presses`: FerretDB's updates of one document from two connections are
+    # not atomic, so the second press's $inc can lose to the first's `alerted` mark)
+    assert len(await help_flags(one, alice.id)) == 3
+    del room
 
 
 async def test_a_server_stopping_after_the_database_is_back_stores_the_held_request_first(
