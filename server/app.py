@@ -134,7 +134,7 @@ def create_app(config: Config) -> web.Application:
                 for task in tasks:
                     task.cancel()
                 await ctx.detection.stop()
-                await ctx.crisis_outbox.stop()
+                await ctx.crisis_outbox.stop(timeout=config.db_timeout_ms / 1000)
                 try:
                     await stores.messages.flush()
                     await stores.activity.flush()

@@ -9,12 +9,13 @@ document here and does not alert twice.
 
 The outbox is bounded and in process memory: if the process dies first, the author's
 retry re-creates the flag, and the counselor already had the alert. Flags dropped past
-the bound are logged by id.
+the bound are logged by id, and so are those a graceful stop could not store.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections import OrderedDict
 from collections.abc import Callable
@@ -92,9 +93,27 @@ class CrisisOutbox:
             await self._flags.mark(flag.id, alerted=True, break_glass=doc.get("break_glass", False))
         return flag
 
-    async def stop(self) -> None:
+    async def stop(self, timeout: float) -> None:
+        """A graceful stop: one last try, within `timeout` seconds, to store what is held
+        (the drain may be waiting out its back-off although the database is back); every
+        flag still held after that is named in the log, never dropped without a word."""
         if self._task is not None:
             self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        if not self._docs:
+            return
+        try:
+            async with asyncio.timeout(timeout):
+                await self.flush()
+        except (TimeoutError, StorageError) as exc:
+            for doc in self._docs.values():
+                log.error(
+                    "crisis outbox: flag %s was alerted but is not stored: the server stopped while the "
+                    "database was out (%s)",
+                    doc["_id"],
+                    type(exc).__name__,
+                )
 
     async def _drain(self) -> None:
         delay = RETRY_FIRST

@@ -12,9 +12,11 @@ waited for the database would never reach the patient within the probe's wait.
 from __future__ import annotations
 
 import asyncio
+import logging
 from datetime import timedelta
 from typing import Any
 
+import pytest
 from bson import ObjectId
 
 from server.actions import escalation
@@ -171,6 +173,29 @@ async def test_two_presses_at_once_on_two_server_processes_store_one_request(
     # not atomic, so the second press's $inc can lose to the first's `alerted` mark)
     assert len(await help_flags(one, alice.id)) == 3
     del room
+
+
+async def test_a_server_stopping_while_the_database_is_out_names_each_request_it_could_not_store(
+    own_database: LocalDatabase,
+    server_factory,  # type: ignore[no-untyped-def]
+    password_hash: str,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    server = await server_factory(mongodb_uri=own_database.uri, db_timeout_ms=1500, semantic_detection=False)
+    world = World(server=server, password_hash=password_hash)
+    room, (alice, counselor) = await world.scene("patient", "counselor")
+    on_call = await world.connect(counselor)
+    await on_call.ok("oncall:set", {"on": True})
+    patient = await world.connect(alice, join=room)
+    own_database.stop()
+    ack = await press(patient, room.id)
+    assert (await on_call.next("alert:new"))["id"] == ack["flag_id"]
+
+    with caplog.at_level(logging.ERROR):
+        await server.stop()
+
+    lost = [r for r in caplog.records if r.levelno >= logging.ERROR and ack["flag_id"] in r.getMessage()]
+    assert lost, "a help request the counselor was alerted to vanished without a word in the log"
 
 
 async def test_a_server_stopping_after_the_database_is_back_stores_the_held_request_first(
