@@ -71,28 +71,40 @@ async def submit(ctx: AppContext, conn: Connection, cmd: CheckinSubmit, *, now: 
     room, timezone, known = await _place(ctx, principal, urgent=crisis is not None)
     day = local_day(now, timezone).isoformat()
     flag_ids: list[ObjectId] = []
+    on_call: bool | None = None  # asked only for a crisis note: what the patient is told
     if crisis is not None:
+        on_call = await ctx.presence.anyone_oncall(room.cohort_id) or await ctx.presence.anyone_oncall(None)
         note_flag = await flags.raise_crisis_alone(
             ctx, _note_flag_doc(principal, room, cmd, day, now, crisis), deadline
         )
         if note_flag is None or not known:  # the database is out: the counselor has it, the check-in waits
-            raise _unsaved(alerted=True)
+            raise _unsaved(on_call)
         flag_ids.append(note_flag.id)
     try:
         checkin, replaced = await _store(ctx, principal, room, cmd, day, now, flag_ids)
     except StorageError as exc:
         if not is_outage(exc):
             raise
-        raise _unsaved(alerted=crisis is not None) from None
+        raise _unsaved(on_call) from None
     ctx.metrics.checkins.labels("replaced" if replaced else "new").inc()
     ctx.stores.activity.note(principal.user_id, now.date())  # the silence signal counts UTC days
     return checkin
 
 
-def _unsaved(*, alerted: bool) -> Unavailable:
-    if alerted:
-        return Unavailable(f"Your check-in could not be saved right now. {CrisisUnavailable.ALERTED}", alerted=True)
-    return Unavailable("Your check-in could not be saved right now; please try again in a moment.")
+NOBODY_ON_CALL = (
+    "No counselor is on call right now; the clinic will see your note as soon as it can. "
+    "If you are in danger, call or text 988, or call 911, now."
+)
+
+
+def _unsaved(on_call: bool | None) -> Unavailable:
+    """The check-in could not be saved. With a crisis note (`on_call` known) it was raised
+    all the same (`alerted`), and the patient is told the truth about who has it: "a
+    counselor has been alerted" only when one is on call."""
+    if on_call is None:
+        return Unavailable("Your check-in could not be saved right now; please try again in a moment.")
+    told = CrisisUnavailable.ALERTED if on_call else NOBODY_ON_CALL
+    return Unavailable(f"Your check-in could not be saved right now. {told}", alerted=True, counselor_on_call=on_call)
 
 
 async def _assess_note(ctx: AppContext, principal: Principal, note: str | None) -> _Crisis | None:
