@@ -7,6 +7,12 @@ it go to every on-call counselor, which opens the flag to them). With one proces
 registry answers both. With REDIS_URL, each process also keeps its entries in Redis
 sorted sets scored by an expiry time and refreshes them on a heartbeat, so the entries of
 a process that died vanish on their own within PRESENCE_TTL_SECONDS.
+
+Nothing in Redis is the only copy of anything, so a Redis that is gone costs only the
+other processes' part: each call falls back to what this process knows (its own
+registry), and the writes are made again by the heartbeat once Redis is back. Raising
+instead turned a help request or a crisis check-in note into an `internal` error with
+nobody alerted, when the counselors and staff connected here could have been.
 """
 
 from __future__ import annotations
@@ -18,6 +24,7 @@ import time
 from typing import Any
 
 from bson import ObjectId
+from redis.exceptions import RedisError
 
 from server.realtime.registry import Connection, Registry
 
@@ -25,6 +32,7 @@ log = logging.getLogger(__name__)
 PRESENCE_TTL_SECONDS = 60
 HEARTBEAT_SECONDS = 20
 PREFIX = "iopchat:presence"
+REDIS_GONE = (RedisError, OSError)  # refused, reset, timed out
 
 
 def _room_key(room_id: ObjectId) -> str:
@@ -77,21 +85,30 @@ class Presence:
             return
         expiry = time.time() + PRESENCE_TTL_SECONDS
         member = _member(conn)
-        async with self._redis.pipeline(transaction=False) as pipe:
-            for key in self._keys(conn):
-                pipe.zadd(key, {member: expiry})
-                pipe.expire(key, PRESENCE_TTL_SECONDS * 2)
-            await pipe.execute()
+        try:
+            async with self._redis.pipeline(transaction=False) as pipe:
+                for key in self._keys(conn):
+                    pipe.zadd(key, {member: expiry})
+                    pipe.expire(key, PRESENCE_TTL_SECONDS * 2)
+                await pipe.execute()
+        except REDIS_GONE as exc:
+            _redis_gone("refresh", exc)
 
     async def left_room(self, conn: Connection, room_id: ObjectId) -> None:
         if self._redis is not None:
-            await self._redis.zrem(_room_key(room_id), _member(conn))
+            try:
+                await self._redis.zrem(_room_key(room_id), _member(conn))
+            except REDIS_GONE as exc:
+                _redis_gone("leave a room", exc)  # the entry lapses after PRESENCE_TTL_SECONDS
 
     async def left_oncall(self, conn: Connection, cohort_ids: frozenset[ObjectId], *, entirely: bool) -> None:
         if self._redis is not None:
             keys = [_oncall_key(c) for c in cohort_ids] + ([_oncall_key(None)] if entirely else [])
-            for key in keys:
-                await self._redis.zrem(key, _member(conn))
+            try:
+                for key in keys:
+                    await self._redis.zrem(key, _member(conn))
+            except REDIS_GONE as exc:
+                _redis_gone("go off call", exc)  # the entry lapses after PRESENCE_TTL_SECONDS
 
     async def forget(self, conn: Connection) -> None:
         """The connection is gone: remove every entry it may have."""
@@ -100,16 +117,24 @@ class Presence:
         member = _member(conn)
         keys = [_room_key(r) for r in conn.rooms] + [_oncall_key(c) for c in conn.principal.cohort_ids]
         keys.append(_oncall_key(None))
-        async with self._redis.pipeline(transaction=False) as pipe:
-            for key in keys:
-                pipe.zrem(key, member)
-            await pipe.execute()
+        try:
+            async with self._redis.pipeline(transaction=False) as pipe:
+                for key in keys:
+                    pipe.zrem(key, member)
+                await pipe.execute()
+        except REDIS_GONE as exc:
+            _redis_gone("forget a connection", exc)  # its entries lapse after PRESENCE_TTL_SECONDS
 
     async def online_in_room(self, room_id: ObjectId) -> list[tuple[ObjectId, str, str]]:
         """(user_id, display_name, role) of every user online in the room, once each."""
         people = {p.user_id: (p.user_id, p.display_name, p.role) for p in self._registry.online_in_room(room_id)}
         if self._redis is not None:
-            for member in await self._redis.zrangebyscore(_room_key(room_id), time.time(), "+inf"):
+            try:
+                members = await self._redis.zrangebyscore(_room_key(room_id), time.time(), "+inf")
+            except REDIS_GONE as exc:
+                _redis_gone("who is online", exc)
+                members = []
+            for member in members:
                 _, user_id, name, role = json.loads(member)
                 people.setdefault(ObjectId(user_id), (ObjectId(user_id), name, role))
         return list(people.values())
@@ -121,7 +146,13 @@ class Presence:
             return True
         if self._redis is None:
             return False
-        return bool(await self._redis.zcount(_oncall_key(cohort_id), time.time(), "+inf"))
+        try:
+            return bool(await self._redis.zcount(_oncall_key(cohort_id), time.time(), "+inf"))
+        except REDIS_GONE as exc:
+            # Nobody else can be reached without Redis either: alerts go to whom this
+            # process has (the wider audience), and the patient hears nobody is on call.
+            _redis_gone("who is on call", exc)
+            return False
 
     async def _heartbeat(self) -> None:
         while True:
@@ -133,3 +164,7 @@ class Presence:
                 raise
             except Exception:
                 log.exception("presence heartbeat failed; retrying")
+
+
+def _redis_gone(what: str, exc: BaseException) -> None:
+    log.warning("presence: Redis did not answer (%s, %s); this process answers alone", what, type(exc).__name__)
