@@ -15,6 +15,8 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from redis.exceptions import RedisError
+
 log = logging.getLogger(__name__)
 
 Handler = Callable[[dict[str, Any]], Awaitable[None]]
@@ -52,11 +54,19 @@ class ControlBus:
             await self._redis.aclose()
 
     async def publish(self, kind: str, **payload: Any) -> None:
+        """Every process handles the command (this one too, through Redis). When Redis is
+        gone, this process handles it alone rather than not at all: the escalator used to
+        raise here after claiming a level, and that level's counselors (and, at level 2,
+        the pager) never heard of the flag."""
         command = {"kind": kind, **payload}
         if self._redis is None:
             await self._dispatch(command)
-        else:
+            return
+        try:
             await self._redis.publish(CHANNEL, json.dumps(command))
+        except (RedisError, OSError) as exc:
+            log.warning("control command %s: Redis did not take it (%s); handled here alone", kind, type(exc).__name__)
+            await self._dispatch(command)
 
     async def _listen(self, pubsub: Any) -> None:
         while True:

@@ -7,10 +7,14 @@ counselors and staff connected to it, and the patient gets a plain answer, not a
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 import redis.asyncio as aioredis
 import redis.exceptions
 
+from server.actions import escalation
+from server.clock import utcnow
 from tests.conftest import World
 from tests.server.test_multiprocess_redis import redis_url  # noqa: F401 - the fixture
 
@@ -66,3 +70,23 @@ async def test_with_redis_gone_a_crisis_checkin_note_reaches_staff_and_is_saved(
     alert = await desk.next("alert:new")
     assert alert["text"] == CRISIS and alert["cohort_id"] == str(room.cohort_id)
     assert (await patient.next("crisis:resources"))["resources"]
+
+
+async def test_with_redis_gone_an_unacknowledged_help_request_still_escalates_to_the_counselors_here(
+    server_factory,  # type: ignore[no-untyped-def]
+    password_hash: str,
+    redis_url: str,  # noqa: F811
+) -> None:
+    server = await server_factory(redis_url=redis_url, semantic_detection=False, escalate_after_seconds=60)
+    world = World(server=server, password_hash=password_hash)
+    room, (alice, counselor) = await world.scene("patient", "counselor")
+    off_call = await world.connect(counselor)
+    patient = await world.connect(alice, join=room)
+    await stop_redis(redis_url)
+    ack = await patient.ok("help:request", {"room_id": str(room.id)})
+
+    escalated = await escalation.sweep(server.ctx, now=utcnow() + timedelta(seconds=61))
+
+    assert [str(f.id) for f in escalated] == [ack["flag_id"]]
+    alert = await off_call.next("alert:new")
+    assert alert["id"] == ack["flag_id"] and alert["escalation_level"] == 1
