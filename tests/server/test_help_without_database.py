@@ -155,6 +155,24 @@ async def test_two_presses_at_once_from_two_tabs_make_one_request(world_factory)
     assert len(await help_flags(world, alice.id)) == 1
 
 
+async def test_presses_from_two_tabs_at_once_share_one_rate_limit_and_one_request(world_factory) -> None:  # type: ignore[no-untyped-def]
+    world: World = await world_factory(semantic_detection=False)
+    room, (alice, counselor) = await world.scene("patient", "counselor")
+    on_call = await world.connect(counselor)
+    await on_call.ok("oncall:set", {"on": True})
+    tabs = [await world.connect(alice, join=room), await world.connect(alice, join=room)]
+
+    replies = await asyncio.gather(*(press(tabs[i % 2], room.id) for i in range(8)))
+
+    accepted = [r for r in replies if r["ok"]]
+    assert len(accepted) == 5  # the burst, whichever tab pressed
+    assert all(r["error"]["code"] == "rate_limited" for r in replies if not r["ok"])
+    assert len({r["flag_id"] for r in accepted}) == 1
+    assert (await on_call.next("alert:new"))["id"] == accepted[0]["flag_id"]
+    await on_call.nothing("alert:new")
+    assert len(await help_flags(world, alice.id)) == 1
+
+
 async def test_two_presses_at_once_on_two_server_processes_store_one_request(
     server_factory,  # type: ignore[no-untyped-def]
     password_hash: str,
