@@ -8,7 +8,6 @@ import logging
 from collections.abc import AsyncIterator
 from typing import Any
 
-import socketio
 from aiohttp import web
 
 from moderation import Detector, default_detector, load_lexicon
@@ -33,6 +32,7 @@ from server.keys import CONTEXT
 from server.metrics import Metrics
 from server.realtime import sessions
 from server.realtime.control import ControlBus
+from server.realtime.fanout import BoundedRedisManager
 from server.seed import bootstrap_staff, seed_demo
 from server.store.db import open_database
 from server.store.failures import StorageError
@@ -52,7 +52,7 @@ def detector_for(override_path: str | None) -> Detector:
 
 
 def make_sio(config: Config) -> ChatServer:
-    manager = socketio.AsyncRedisManager(config.redis_url) if config.redis_url else None
+    manager = BoundedRedisManager(config.redis_url) if config.redis_url else None
     return ChatServer(
         async_mode="aiohttp",
         client_manager=manager,
@@ -134,7 +134,7 @@ def create_app(config: Config) -> web.Application:
                 for task in tasks:
                     task.cancel()
                 await ctx.detection.stop()
-                await ctx.crisis_outbox.stop()
+                await ctx.crisis_outbox.stop(timeout=config.db_timeout_ms / 1000)
                 try:
                     await stores.messages.flush()
                     await stores.activity.flush()

@@ -16,6 +16,7 @@ from server.actions.caches import SendPathCaches
 from server.actions.crisis_outbox import CrisisOutbox
 from server.actions.detection import DetectionService
 from server.actions.ratelimit import TokenBucket
+from server.actions.turns import Turns
 from server.config import Config
 from server.metrics import Metrics, SemanticCollector
 from server.realtime.control import ControlBus
@@ -58,6 +59,8 @@ class AppContext:
     help_limiter: TokenBucket = field(default_factory=lambda: TokenBucket(HELP_PER_MINUTE / 60, HELP_BURST))
     rename_limiter: TokenBucket = field(default_factory=lambda: TokenBucket(RENAMES_PER_HOUR / 3600, RENAMES_BURST))
     checkin_limiter: TokenBucket = field(default_factory=lambda: TokenBucket(CHECKINS_PER_MINUTE / 60, CHECKINS_BURST))
+    # A patient's help presses, one after the other: two tabs pressing at once made two requests.
+    help_turns: Turns = field(default_factory=Turns)
 
     metrics: Metrics = field(default_factory=Metrics)
 

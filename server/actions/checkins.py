@@ -69,31 +69,44 @@ async def submit(ctx: AppContext, conn: Connection, cmd: CheckinSubmit, *, now: 
     now = now or utcnow()
     deadline = asyncio.get_running_loop().time() + ctx.config.db_timeout_ms / 1000
     crisis = await _assess_note(ctx, principal, cmd.note)
-    room, timezone, known = await _place(ctx, principal, urgent=crisis is not None)
+    alert_by = asyncio.get_running_loop().time() + flags.ALERT_WITHIN_SECONDS  # one second for every read
+    room, timezone, known = await _place(ctx, principal, alert_by if crisis is not None else None)
     day = local_day(now, timezone).isoformat()
     flag_ids: list[ObjectId] = []
+    on_call: bool | None = None  # asked only for a crisis note: what the patient is told
     if crisis is not None:
+        on_call = await ctx.presence.anyone_oncall(room.cohort_id) or await ctx.presence.anyone_oncall(None)
         note_flag = await flags.raise_crisis_alone(
-            ctx, _note_flag_doc(principal, room, cmd, day, now, crisis), deadline
+            ctx, _note_flag_doc(principal, room, cmd, day, now, crisis), deadline, alert_by=alert_by
         )
         if note_flag is None or not known:  # the database is out: the counselor has it, the check-in waits
-            raise _unsaved(alerted=True)
+            raise _unsaved(on_call)
         flag_ids.append(note_flag.id)
     try:
         checkin, replaced = await _store(ctx, principal, room, cmd, day, now, flag_ids)
     except StorageError as exc:
         if not is_outage(exc):
             raise
-        raise _unsaved(alerted=crisis is not None) from None
+        raise _unsaved(on_call) from None
     ctx.metrics.checkins.labels("replaced" if replaced else "new").inc()
     ctx.stores.activity.note(principal.user_id, date.fromisoformat(day))  # for the silence signal: the local day
     return checkin
 
 
-def _unsaved(*, alerted: bool) -> Unavailable:
-    if alerted:
-        return Unavailable(f"Your check-in could not be saved right now. {CrisisUnavailable.ALERTED}", alerted=True)
-    return Unavailable("Your check-in could not be saved right now; please try again in a moment.")
+NOBODY_ON_CALL = (
+    "No counselor is on call right now; the clinic will see your note as soon as it can. "
+    "If you are in danger, call or text 988, or call 911, now."
+)
+
+
+def _unsaved(on_call: bool | None) -> Unavailable:
+    """The check-in could not be saved. With a crisis note (`on_call` known) it was raised
+    all the same (`alerted`), and the patient is told the truth about who has it: "a
+    counselor has been alerted" only when one is on call."""
+    if on_call is None:
+        return Unavailable("Your check-in could not be saved right now; please try again in a moment.")
+    told = CrisisUnavailable.ALERTED if on_call else NOBODY_ON_CALL
+    return Unavailable(f"Your check-in could not be saved right now. {told}", alerted=True, counselor_on_call=on_call)
 
 
 async def _assess_note(ctx: AppContext, principal: Principal, note: str | None) -> _Crisis | None:
@@ -118,20 +131,22 @@ class _Crisis:
     detection: Detection | None
 
 
-async def _place(ctx: AppContext, principal: Principal, *, urgent: bool) -> tuple[Room, str, bool]:
+async def _place(ctx: AppContext, principal: Principal, alert_by: float | None) -> tuple[Room, str, bool]:
     """The check-in's cohort (the patient's newest, if several), that cohort's first room
     (a flag needs one: the counselor's way back to the patient) and its time zone;
     and whether the database said so.
 
-    With a crisis note the lookup gets at most a second: if the database cannot answer,
-    the flag names the cohort alone and the alert goes out anyway."""
+    With a crisis note (`alert_by`, a loop time) the lookup shares the alert's second with
+    the flag's insert: if the database cannot answer by then, the flag names the cohort
+    alone and the alert goes out anyway. (It had a second of its own, and the insert
+    another: a stalled database made the alert wait two.)"""
     cohort_id = max(principal.cohort_ids)
     try:
-        async with asyncio.timeout(flags.ALERT_WITHIN_SECONDS if urgent else None):
+        async with asyncio.timeout_at(alert_by):
             cohort = await ctx.stores.cohorts.get(cohort_id)
             rooms = await chat.rooms_of_cohort(ctx, cohort_id)
     except (TimeoutError, StorageError) as exc:
-        if not urgent or (isinstance(exc, StorageError) and not is_outage(exc)):
+        if alert_by is None or (isinstance(exc, StorageError) and not is_outage(exc)):
             raise
         return Room(id=ObjectId(), cohort_id=cohort_id, cohort_name="", name=""), ctx.config.clinic_tz, False
     if cohort is None:

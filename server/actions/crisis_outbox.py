@@ -9,16 +9,19 @@ document here and does not alert twice.
 
 The outbox is bounded and in process memory: if the process dies first, the author's
 retry re-creates the flag, and the counselor already had the alert. Flags dropped past
-the bound are logged by id.
+the bound are logged by id, and so are those a graceful stop could not store.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections import OrderedDict
+from collections.abc import Callable
 from typing import Any
 
+from server.models import Flag
 from server.store.failures import StorageError
 from server.store.flags import FlagStore
 
@@ -33,6 +36,7 @@ class CrisisOutbox:
         self._flags = flags
         self._limit = limit
         self._docs: OrderedDict[str, dict[str, Any]] = OrderedDict()  # by dedupe_key
+        self._amends: dict[str, tuple[int, frozenset[str]]] = {}  # by dedupe_key: (version, fields)
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self.stored = 0
@@ -57,23 +61,59 @@ class CrisisOutbox:
     def pending(self, dedupe_key: str) -> dict[str, Any] | None:
         return self._docs.get(dedupe_key)
 
+    def newest(self, match: Callable[[dict[str, Any]], bool]) -> dict[str, Any] | None:
+        """The newest held document that `match`es (a patient's help request held while the
+        database is out, so that pressing again updates it instead of alerting anew)."""
+        return next((doc for doc in reversed(self._docs.values()) if match(doc)), None)
+
+    def amend(self, dedupe_key: str, **fields: Any) -> None:
+        """Change a held document. The fields are also written after its insert: an insert
+        already under way (or a slower copy that got in first) carries the older values."""
+        self._docs[dedupe_key].update(fields)
+        version, names = self._amends.get(dedupe_key, (0, frozenset()))
+        self._amends[dedupe_key] = (version + 1, names | fields.keys())
+
     async def flush(self) -> None:
         """Store everything held now (tests, and shutdown); raises if the database fails."""
         for key, doc in list(self._docs.items()):
-            await self._store(doc)
+            flag = await self._store(doc)
+            written = 0
+            while (amended := self._amends.get(key, (0, frozenset())))[0] > written:
+                written = amended[0]
+                await self._flags.mark(flag.id, **{name: doc[name] for name in amended[1]})
+            self._amends.pop(key, None)
             self._docs.pop(key, None)
             self.stored += 1
 
-    async def _store(self, doc: dict[str, Any]) -> None:
+    async def _store(self, doc: dict[str, Any]) -> Flag:
         """Insert; if a slower copy of the same send got in first with `alerted: false`,
         record that the alert went out (else the delivery sweep would repeat it)."""
         flag, created = await self._flags.insert(dict(doc))
         if not created and not flag.alerted and doc.get("alerted"):
             await self._flags.mark(flag.id, alerted=True, break_glass=doc.get("break_glass", False))
+        return flag
 
-    async def stop(self) -> None:
+    async def stop(self, timeout: float) -> None:
+        """A graceful stop: one last try, within `timeout` seconds, to store what is held
+        (the drain may be waiting out its back-off although the database is back); every
+        flag still held after that is named in the log, never dropped without a word."""
         if self._task is not None:
             self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        if not self._docs:
+            return
+        try:
+            async with asyncio.timeout(timeout):
+                await self.flush()
+        except (TimeoutError, StorageError) as exc:
+            for doc in self._docs.values():
+                log.error(
+                    "crisis outbox: flag %s was alerted but is not stored: the server stopped while the "
+                    "database was out (%s)",
+                    doc["_id"],
+                    type(exc).__name__,
+                )
 
     async def _drain(self) -> None:
         delay = RETRY_FIRST

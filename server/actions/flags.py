@@ -114,9 +114,13 @@ def patient_flag_doc(
     }
 
 
-async def store_flag_promptly(ctx: AppContext, doc: dict[str, Any]) -> tuple[Flag, bool]:
-    """Store a detector flag; if the database has not answered within a second, alert the
-    counselors from memory first and go on waiting (the caller's deadline bounds that).
+async def store_flag_promptly(
+    ctx: AppContext, doc: dict[str, Any], *, alert_by: float | None = None
+) -> tuple[Flag, bool]:
+    """Store a detector flag; if the database has not answered within a second (or by
+    `alert_by`, a loop time, when the caller already spent part of that second on other
+    reads), alert the counselors from memory first and go on waiting (the caller's
+    deadline bounds that).
 
     A send that already left a flag in the crisis outbox (the database was out) reuses it:
     same ids, and it is not alerted twice."""
@@ -124,9 +128,10 @@ async def store_flag_promptly(ctx: AppContext, doc: dict[str, Any]) -> tuple[Fla
     if held is not None:
         doc.clear()
         doc.update(held)
+    budget = ALERT_WITHIN_SECONDS if alert_by is None else max(0.0, alert_by - asyncio.get_running_loop().time())
     task = asyncio.ensure_future(ctx.stores.flags.insert(dict(doc)))
     try:
-        return await asyncio.wait_for(asyncio.shield(task), ALERT_WITHIN_SECONDS)
+        return await asyncio.wait_for(asyncio.shield(task), budget)
     except TimeoutError:
         pass
     if not doc["alerted"]:
@@ -138,14 +143,18 @@ async def store_flag_promptly(ctx: AppContext, doc: dict[str, Any]) -> tuple[Fla
     return dataclasses.replace(flag, alerted=True, break_glass=doc["break_glass"]), fresh
 
 
-async def raise_crisis_alone(ctx: AppContext, flag_doc: dict[str, Any], deadline: float) -> Flag | None:
+async def raise_crisis_alone(
+    ctx: AppContext, flag_doc: dict[str, Any], deadline: float, *, alert_by: float | None = None
+) -> Flag | None:
     """A crisis with no message to post (a refused send, the database out, a check-in
-    note) reaches a counselor: stored and alerted if the database answers by `deadline`
-    (a loop time), else alerted from memory and kept in the crisis outbox until it does.
-    Returns the stored flag, or None when it waits in the outbox."""
+    note, the help button) reaches a counselor: stored and alerted if the database answers
+    by `deadline` (a loop time), else alerted from memory (by `alert_by` at the latest,
+    see store_flag_promptly) and kept in the crisis outbox until it does.
+    Returns the stored flag, or None when it waits in the outbox. The stored flag is
+    another one when the same `dedupe_key` was stored first (by another process)."""
     try:
         async with asyncio.timeout_at(deadline):
-            flag, _ = await store_flag_promptly(ctx, flag_doc)
+            flag, _ = await store_flag_promptly(ctx, flag_doc, alert_by=alert_by)
             if not flag.alerted:
                 flag = await route_new_flag(ctx, flag)
             return flag

@@ -15,6 +15,10 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from redis.exceptions import RedisError
+
+from server.realtime.fanout import REDIS_TIMEOUT_SECONDS, Pause
+
 log = logging.getLogger(__name__)
 
 Handler = Callable[[dict[str, Any]], Awaitable[None]]
@@ -27,6 +31,7 @@ class ControlBus:
         self._handlers: dict[str, Handler] = {}
         self._redis: Any = None
         self._task: asyncio.Task[None] | None = None
+        self._pause = Pause()  # after Redis failed to take a command, commands are handled here for a while
 
     def on(self, kind: str, handler: Handler) -> None:
         self._handlers[kind] = handler
@@ -52,11 +57,24 @@ class ControlBus:
             await self._redis.aclose()
 
     async def publish(self, kind: str, **payload: Any) -> None:
+        """Every process handles the command (this one too, through Redis). When Redis is
+        gone, this process handles it alone rather than not at all: the escalator used to
+        raise here after claiming a level, and that level's counselors (and, at level 2,
+        the pager) never heard of the flag. A Redis that stalls counts as gone."""
         command = {"kind": kind, **payload}
         if self._redis is None:
             await self._dispatch(command)
-        else:
-            await self._redis.publish(CHANNEL, json.dumps(command))
+            return
+        if self._pause.active:
+            await self._dispatch(command)
+            return
+        try:
+            async with asyncio.timeout(REDIS_TIMEOUT_SECONDS):
+                await self._redis.publish(CHANNEL, json.dumps(command))
+        except (RedisError, OSError, TimeoutError) as exc:
+            self._pause.start()
+            log.warning("control command %s: Redis did not take it (%s); handled here alone", kind, type(exc).__name__)
+            await self._dispatch(command)
 
     async def _listen(self, pubsub: Any) -> None:
         while True:

@@ -77,11 +77,15 @@ class FlagStore:
         )
         return result.modified_count
 
-    async def open_help_request(self, author_id: ObjectId) -> Flag | None:
-        """The patient's help request that no counselor has resolved yet, if any."""
-        query = {"source": "help_button", "author_id": author_id, "status": {"$ne": "resolved"}}
-        doc = await self._flags.find_one(query, sort=[("_id", -1)])
-        return Flag.from_doc(doc) if doc else None
+    async def help_requests_of(self, author_id: ObjectId, limit: int = 50) -> tuple[Flag | None, ObjectId | None]:
+        """(the patient's newest help request that no counselor has resolved, if any; the
+        id of their newest request of all, which names the next one's `dedupe_key`), in
+        one read of their newest `limit` requests."""
+        cursor = self._flags.find({"source": "help_button", "author_id": author_id}).sort("_id", -1).limit(limit)
+        docs = [doc async for doc in cursor]
+        newest = docs[0]["_id"] if docs else None
+        unresolved = next((doc for doc in docs if doc["status"] != "resolved"), None)
+        return (Flag.from_doc(unresolved) if unresolved else None), newest
 
     async def press_again(self, flag_id: ObjectId, note: str | None, now: datetime) -> Flag:
         changes: dict[str, Any] = {"$inc": {"help_presses": 1}, "$set": {"last_pressed_at": now}}

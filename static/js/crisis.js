@@ -2,7 +2,7 @@
 // is announced assertively. Phone numbers become tel: links, text lines sms: links.
 import { h, replace } from "./dom.js";
 import { describeError } from "./errors.js";
-import { helpStatusText } from "./helptext.js";
+import { helpAfterFailure, helpStatusText } from "./helptext.js";
 import * as sock from "./socket.js";
 
 // Used only if the server sends no resources (it normally sends them in the user's language).
@@ -30,13 +30,14 @@ export function mountCrisis(container, context = {}) {
 }
 
 async function askForHelp() {
+  const before = help;
   help = { state: "sending" };
   render();
   try {
     const ack = await sock.call("help:request", { room_id: helpContext.roomId() || undefined });
     help = { state: "sent", flagId: ack.flag_id, onCall: ack.counselor_on_call };
   } catch (err) {
-    help = { state: "failed", error: describeError(err) };
+    help = helpAfterFailure(before, err, describeError);
   }
   render();
 }

@@ -11,3 +11,16 @@ export function helpStatusText(state) {
   }
   return "Your request was sent. A counselor has been alerted and will reach out to you soon.";
 }
+
+/**
+ * The help state after a press failed. A press refused for coming too fast while the
+ * patient's request is already sent keeps that request: the counselor has it, and
+ * "could not be sent" would tell someone in crisis that nobody knows. Any other
+ * failure is one (with the numbers, above). `describe` words the error (errors.js).
+ */
+export function helpAfterFailure(previous, err, describe) {
+  if (err && err.code === "rate_limited" && previous && previous.flagId && previous.state !== "failed") {
+    return { ...previous, state: previous.state === "acknowledged" ? "acknowledged" : "sent" };
+  }
+  return { state: "failed", error: describe(err) };
+}

@@ -47,7 +47,8 @@ function slider({ name, min, max, value, words, describe, ends, testid }) {
 
 function describeSubmitError(err) {
   if (err && err.alerted) {
-    return "Your check-in could not be saved right now, but a counselor has been alerted. If you are in danger, call or text 988, or call 911.";
+    // The server's words: they say whether a counselor is on call to have it.
+    return err.serverMessage || "Your check-in could not be saved right now, but the clinic has your note. If you are in danger, call or text 988, or call 911.";
   }
   if (err && err.code === "rate_limited") {
     return "You saved several times just now. Please wait a minute and try again.";
