@@ -132,10 +132,23 @@ class CrisisUnavailable(Unavailable):
     already has the crisis resources: the truth, in the same `unavailable` envelope."""
 
     ALERTED: ClassVar[str] = "A counselor has been alerted. If you are in danger, call or text 988, or call 911."
-    default_message = "Your message could not be posted to the group right now. " + ALERTED
+    # The flag is raised all the same, but "a counselor has been alerted" would not be true.
+    NOBODY_ON_CALL: ClassVar[str] = (
+        "No counselor is on call right now; the clinic will see it as soon as it can. "
+        "If you are in danger, call or text 988, or call 911, now."
+    )
+    NOT_POSTED: ClassVar[str] = "Your message could not be posted to the group right now."
+    default_message = f"{NOT_POSTED} {ALERTED}"
 
-    def __init__(self, message_id: str) -> None:
-        super().__init__(alerted=True, message_id=message_id)
+    def __init__(self, message_id: str, *, on_call: bool = True) -> None:
+        super().__init__(
+            f"{self.NOT_POSTED} {self.told(on_call)}", alerted=True, message_id=message_id, counselor_on_call=on_call
+        )
+
+    @classmethod
+    def told(cls, on_call: bool) -> str:
+        """What the patient is told of who has their crisis."""
+        return cls.ALERTED if on_call else cls.NOBODY_ON_CALL
 
 
 class Internal(ChatError):

@@ -188,10 +188,11 @@ async def send_message(ctx: AppContext, conn: Connection, cmd: SendMessage) -> M
             await flags.raise_crisis_alone(
                 ctx, await _crisis_first(ctx, principal, room, unposted, detection, decision), deadline
             )
+            on_call = await routing.anyone_on_call(ctx, room.cohort_id)
             if isinstance(refusal, Unavailable):
-                raise CrisisUnavailable(str(unposted["_id"]))
-            refusal.extra.update(alerted=True, message_id=str(unposted["_id"]))
-            refusal.message = f"{refusal.message} {CrisisUnavailable.ALERTED}"
+                raise CrisisUnavailable(str(unposted["_id"]), on_call=on_call)
+            refusal.extra.update(alerted=True, message_id=str(unposted["_id"]), counselor_on_call=on_call)
+            refusal.message = f"{refusal.message} {CrisisUnavailable.told(on_call)}"
         raise refusal
 
     context = ctx.detection.context_for(room.id, principal.user_id)
@@ -207,7 +208,7 @@ async def send_message(ctx: AppContext, conn: Connection, cmd: SendMessage) -> M
         if flag_doc is None:
             raise Unavailable() from None
         await flags.raise_crisis_alone(ctx, flag_doc, deadline)
-        raise CrisisUnavailable(str(doc["_id"])) from None
+        raise CrisisUnavailable(str(doc["_id"]), on_call=await routing.anyone_on_call(ctx, room.cohort_id)) from None
     if not created:
         return await _finish_retry(ctx, message, flag)
     ctx.caches.last_sent[(room.id, principal.user_id)] = now

@@ -75,7 +75,7 @@ async def submit(ctx: AppContext, conn: Connection, cmd: CheckinSubmit, *, now: 
     flag_ids: list[ObjectId] = []
     on_call: bool | None = None  # asked only for a crisis note: what the patient is told
     if crisis is not None:
-        on_call = await ctx.presence.anyone_oncall(room.cohort_id) or await ctx.presence.anyone_oncall(None)
+        on_call = await routing.anyone_on_call(ctx, room.cohort_id)
         note_flag = await flags.raise_crisis_alone(
             ctx, _note_flag_doc(principal, room, cmd, day, now, crisis), deadline, alert_by=alert_by
         )
@@ -93,19 +93,13 @@ async def submit(ctx: AppContext, conn: Connection, cmd: CheckinSubmit, *, now: 
     return checkin
 
 
-NOBODY_ON_CALL = (
-    "No counselor is on call right now; the clinic will see your note as soon as it can. "
-    "If you are in danger, call or text 988, or call 911, now."
-)
-
-
 def _unsaved(on_call: bool | None) -> Unavailable:
     """The check-in could not be saved. With a crisis note (`on_call` known) it was raised
     all the same (`alerted`), and the patient is told the truth about who has it: "a
     counselor has been alerted" only when one is on call."""
     if on_call is None:
         return Unavailable("Your check-in could not be saved right now; please try again in a moment.")
-    told = CrisisUnavailable.ALERTED if on_call else NOBODY_ON_CALL
+    told = CrisisUnavailable.told(on_call)
     return Unavailable(f"Your check-in could not be saved right now. {told}", alerted=True, counselor_on_call=on_call)
 
 

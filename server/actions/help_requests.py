@@ -56,7 +56,7 @@ async def request_help(ctx: AppContext, conn: Connection, cmd: HelpRequest) -> d
     # The numbers first, from memory: nothing below may delay them.
     await routing.send_crisis_resources(ctx, principal.user_id, ObjectId(), language=principal.language)
     room = await _room_for(ctx, conn, cmd.room_id, alert_by)
-    on_call = await ctx.presence.anyone_oncall(room.cohort_id) or await ctx.presence.anyone_oncall(None)
+    on_call = await routing.anyone_on_call(ctx, room.cohort_id)
     async with ctx.help_turns.of(principal.user_id):  # two tabs at once: the second finds the first's
         flag, stored = await _press(ctx, principal, room, cmd.note, utcnow(), alert_by)
     if stored:

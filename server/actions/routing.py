@@ -96,6 +96,12 @@ async def _audit_break_glass(ctx: AppContext, flag: Flag) -> None:
         log.warning("break-glass delivery of flag %s not audited yet (%s)", flag.id, type(exc).__name__)
 
 
+async def anyone_on_call(ctx: AppContext, cohort_id: ObjectId) -> bool:
+    """Is a counselor on call who gets a new crisis flag of this cohort at once (its own
+    on call, else any on call: the glass breaks)? What a patient is told."""
+    return await ctx.presence.anyone_oncall(cohort_id) or await ctx.presence.anyone_oncall(None)
+
+
 def viewer_rooms(flag: Flag) -> list[str]:
     """Who hears news of this flag (alert:updated): staff, the cohort's counselors, and
     those outside the cohort it was sent to: the on-call counselors once it broke the

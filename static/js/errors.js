@@ -2,11 +2,15 @@
 import { describeSeconds } from "./dom.js";
 
 export class AppError extends Error {
-  constructor({ code = "internal", message = "", retry_after = null, status = null, alerted = false } = {}) {
+  constructor({
+    code = "internal", message = "", retry_after = null, status = null, alerted = false, counselor_on_call = null,
+  } = {}) {
     super(message || code);
     this.code = code;
-    // The message was not posted, but its crisis reached a counselor (the server says so).
+    // The message was not posted, but its crisis was raised (the server says so) ...
     this.alerted = alerted === true;
+    // ... and whether a counselor on call has it (false: nobody is on call right now).
+    this.counselorOnCall = counselor_on_call === false ? false : counselor_on_call === true ? true : null;
     this.serverMessage = message || "";
     this.retryAfter = retry_after === null || retry_after === undefined ? null : Number(retry_after);
     this.status = status;
@@ -18,6 +22,9 @@ export const AUTH_CODES = new Set(["unauthorized", "token_expired"]);
 /** Human wording for an error from an ack or an HTTP reply. */
 export function describeError(err) {
   const code = err && err.code ? err.code : "internal";
+  if (err && err.alerted && err.counselorOnCall === false) {
+    return "It could not be posted to the group. No counselor is on call right now; the clinic will see it as soon as it can. If you are in danger, call or text 988, or call 911, now.";
+  }
   if (err && err.alerted) {
     return "It could not be posted to the group, but a counselor has been alerted. If you are in danger, call or text 988, or call 911.";
   }

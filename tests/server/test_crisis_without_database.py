@@ -60,7 +60,7 @@ async def test_a_crisis_send_while_the_database_stalls_alerts_the_counselor_and_
         resume(own_database)
 
     assert reply["ok"] is False and reply["error"]["code"] == "unavailable" and reply["error"]["alerted"] is True
-    assert "counselor has been alerted" in reply["error"]["message"]
+    assert "counselor has been alerted" in reply["error"]["message"] and reply["error"]["counselor_on_call"] is True
     assert (
         alert["text"] == CRISIS and alert["severity"] == "high" and alert["message_id"] == reply["error"]["message_id"]
     )
@@ -208,3 +208,24 @@ async def test_a_muted_patients_crisis_is_not_posted_but_reaches_the_counselor(w
     await peer.nothing("message:new")
     ordinary = await author.send(room.id, "fine, whatever")
     assert ordinary["error"]["code"] == "muted" and "alerted" not in ordinary["error"]
+
+
+async def test_a_refused_crisis_with_nobody_on_call_is_told_so_not_that_a_counselor_has_it(world_factory) -> None:  # type: ignore[no-untyped-def]
+    """Muted, and no counselor on call: the flag is raised all the same (the review queue,
+    escalation), but "a counselor has been alerted" would be false. The patient reads that
+    nobody is on call right now, and the numbers."""
+    world: World = await world_factory(semantic_detection=False)
+    room, (alice, counselor) = await world.scene("patient", "counselor")
+    moderator = await world.connect(counselor, join=room)
+    await moderator.ok("mod:mute", {"room_id": str(room.id), "user_id": str(alice.id), "minutes": 5})
+    author = await world.connect(alice, join=room)  # the counselor is connected, but not on call
+
+    reply = await author.send(room.id, CRISIS)
+
+    error = reply["error"]
+    assert error["code"] == "muted" and error["alerted"] is True and error["counselor_on_call"] is False
+    assert "No counselor is on call right now" in error["message"] and "has been alerted" not in error["message"]
+    assert "988" in error["message"]
+    assert (await author.next("crisis:resources"))["message_id"] == error["message_id"]
+    _, queue = await world.http("GET", "/api/flags", counselor)
+    assert [f["message_id"] for f in queue["flags"]] == [error["message_id"]]

@@ -11,6 +11,16 @@ test("an alerted crisis says a counselor was told and gives the numbers", () => 
   assert.match(text, /911/);
 });
 
+test("an alerted crisis with nobody on call says so plainly and gives the numbers", () => {
+  const text = describeError(new AppError({ code: "unavailable", alerted: true, counselor_on_call: false }));
+  assert.doesNotMatch(text, /has been alerted/);
+  assert.match(text, /No counselor is on call right now/);
+  assert.match(text, /988/);
+  assert.match(text, /911/);
+  const onCall = describeError(new AppError({ code: "unavailable", alerted: true, counselor_on_call: true }));
+  assert.match(onCall, /counselor has been alerted/);
+});
+
 test("a mute says when writing is possible again, if the server said", () => {
   assert.match(describeError(new AppError({ code: "muted", retry_after: 120 })), /write again in about 2 minutes/);
   assert.equal(describeError(new AppError({ code: "muted" })), "A counselor has paused your messages in this room for now.");
