@@ -91,8 +91,13 @@ def _timezone(value: Any) -> str | None:
 
 
 async def list_cohorts(request: web.Request) -> web.Response:
-    await staff(request)
-    return json_response({"cohorts": [cohort_payload(c) for c in await context(request).stores.cohorts.list()]})
+    """Who is in which group of a substance-use program is itself protected (42 CFR Part
+    2): every read of the directory is on the audit record, like the other PHI reads."""
+    caller = await staff(request)
+    ctx = context(request)
+    cohorts = await ctx.stores.cohorts.list()
+    await record(ctx, "admin.cohorts_read", caller, ("cohort", None), origin(request), count=len(cohorts))
+    return json_response({"cohorts": [cohort_payload(c) for c in cohorts]})
 
 
 async def create_cohort(request: web.Request) -> web.Response:
@@ -195,8 +200,12 @@ async def set_membership(request: web.Request) -> web.Response:
 
 
 async def list_users(request: web.Request) -> web.Response:
-    await staff(request)
-    return json_response({"users": [user_admin(u) for u in await context(request).stores.users.list()]})
+    """The account directory names every patient: audited (see list_cohorts)."""
+    caller = await staff(request)
+    ctx = context(request)
+    users = await ctx.stores.users.list()
+    await record(ctx, "admin.users_read", caller, ("user", None), origin(request), count=len(users))
+    return json_response({"users": [user_admin(u) for u in users]})
 
 
 async def _password(data: dict[str, Any]) -> str | None:

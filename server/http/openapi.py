@@ -381,7 +381,7 @@ OPERATIONS: list[Operation] = [
         "GET",
         "/api/cohorts",
         "listCohorts",
-        "Every cohort",
+        "Every cohort; audited as admin.cohorts_read",
         STAFF,
         returns=obj(("cohorts",), cohorts=array(ref("Cohort"))),
     ),
@@ -437,7 +437,12 @@ OPERATIONS: list[Operation] = [
         body=obj(closed=True, name=string(1, MAX_ROOM_NAME), crisis_hold={"enum": ["hold", "show", None]}),
     ),
     Operation(
-        "GET", "/api/users", "listUsers", "Every account", STAFF, returns=obj(("users",), users=array(ref("UserAdmin")))
+        "GET",
+        "/api/users",
+        "listUsers",
+        "Every account; audited as admin.users_read",
+        STAFF,
+        returns=obj(("users",), users=array(ref("UserAdmin"))),
     ),
     Operation(
         "POST",

@@ -245,3 +245,16 @@ async def test_metrics_parse_as_prometheus_text_and_move_after_a_send_and_a_flag
     assert now[("iopchat_connections", ())] >= 2
     assert any(name == "iopchat_db_seconds_count" and value > 0 for (name, _), value in now.items())
     assert now[("iopchat_detector_seconds_count", ())] >= 2
+
+
+async def test_every_staff_read_of_the_account_and_cohort_directories_is_audited(world: World, cohort: Cohort) -> None:
+    """Who is in a substance-use program is protected (42 CFR Part 2): reading the lists
+    that name the patients leaves a record of who read them, like any PHI read."""
+    for path in ("/api/users", "/api/cohorts", "/api/users"):
+        status, _ = await world.http("GET", path, cohort.staff)
+        assert status == 200
+
+    _, audit = await world.http("GET", "/api/audit?action=admin.users_read", cohort.staff)
+    assert [e["actor"]["id"] for e in audit["entries"]] == [str(cohort.staff.id)] * 2
+    assert audit["entries"][0]["details"]["count"] >= 4  # the cohort's two patients, its counselor, staff
+    assert await world.stores.audit.count({"action": "admin.cohorts_read", "actor_id": cohort.staff.id}) == 1
