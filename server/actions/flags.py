@@ -176,10 +176,20 @@ async def access_flag(ctx: AppContext, principal: Principal, flag_id: ObjectId, 
         raise NotFound("That flag does not exist.")
     if principal.can_see_cohort(flag.cohort_id):
         return flag
-    if principal.role == "counselor" and flag.break_glass:
+    if principal.role == "counselor" and flag.break_glass and await _in_glass_audience(ctx, principal, flag):
         await record(ctx, "flag.break_glass", principal, ("flag", flag.id), origin, cohort_id=str(flag.cohort_id))
         return flag
     raise Forbidden("That flag belongs to another cohort.")
+
+
+async def _in_glass_audience(ctx: AppContext, principal: Principal, flag: Flag) -> bool:
+    """An outside counselor opens a broken-glass flag only as one of those it goes to: the
+    counselors on call (every counselor once it escalated). Otherwise any counselor could
+    read any cohort's crisis text by trying flag ids (ObjectIds are close to sequential)."""
+    if flag.escalation_level >= 1:
+        return True
+    user = await ctx.stores.users.get(principal.user_id)
+    return user is not None and user.oncall
 
 
 async def acknowledge(

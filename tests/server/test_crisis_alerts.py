@@ -285,3 +285,29 @@ async def test_when_the_detector_fails_the_message_is_held_and_a_counselor_is_al
     alert = await on_call.next("alert:new")
     assert alert["message_id"] == sent["id"] and alert["severity"] == "high" and alert["reason"] == "detector_error"
     await peer.nothing("message:new")
+
+
+async def test_a_broken_glass_flag_opens_only_to_counselors_on_call_until_it_escalates(
+    world: World, cohort: Cohort
+) -> None:
+    """The glass breaks towards the counselors on call; a counselor of another cohort who is
+    off call cannot read that crisis by its id (ObjectIds are close to sequential), until
+    escalation sends it to every counselor."""
+    other_cohort = await world.cohort("Morning IOP")
+    on_duty, off_duty = await world.user("counselor", "On duty"), await world.user("counselor", "Off duty")
+    for counselor in (on_duty, off_duty):
+        await world.enrol(other_cohort, counselor)
+    theirs = await oncall(world, on_duty)
+    alice = await world.connect(cohort.alice, join=cohort.room)
+    await alice.send(cohort.room.id, CRISIS)
+    flag_id = (await theirs.next("alert:new"))["id"]
+
+    status, _ = await world.http("GET", f"/api/flags/{flag_id}", off_duty)
+    assert status == 403
+    status, body = await world.http("GET", f"/api/flags/{flag_id}", on_duty)
+    assert status == 200 and body["flag"]["text"] == CRISIS and body["context"] == {"before": [], "after": []}
+    assert await world.stores.audit.count({"action": "flag.break_glass", "actor_id": off_duty.id}) == 0
+
+    await world.stores.flags.transition(ObjectId(flag_id), {"status": "open"}, {"escalation_level": 1})
+    status, _ = await world.http("GET", f"/api/flags/{flag_id}", off_duty)
+    assert status == 200
