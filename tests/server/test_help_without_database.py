@@ -41,6 +41,14 @@ async def press(patient: Probe, room_id: ObjectId | None = None, note: str | Non
     return await patient.call("help:request", payload)
 
 
+async def patient_and_counselor_on_call(world: World) -> tuple[Any, Any, Probe, Probe]:
+    """(room, alice, her cohort's counselor on call, alice in the room)."""
+    room, (alice, counselor) = await world.scene("patient", "counselor")
+    on_call = await world.connect(counselor)
+    await on_call.ok("oncall:set", {"on": True})
+    return room, alice, on_call, await world.connect(alice, join=room)
+
+
 async def test_a_help_request_while_the_database_stalls_reaches_the_counselor_and_the_patient_hears_so(
     own_database: LocalDatabase,
     world_factory,  # type: ignore[no-untyped-def]
@@ -48,10 +56,7 @@ async def test_a_help_request_while_the_database_stalls_reaches_the_counselor_an
     world: World = await world_factory(
         mongodb_uri=own_database.uri, db_timeout_ms=LONG_DB_TIMEOUT_MS, semantic_detection=False
     )
-    room, (alice, counselor) = await world.scene("patient", "counselor")
-    on_call = await world.connect(counselor)
-    await on_call.ok("oncall:set", {"on": True})
-    patient = await world.connect(alice, join=room)
+    room, alice, on_call, patient = await patient_and_counselor_on_call(world)
 
     pause(own_database)
     try:
@@ -84,10 +89,7 @@ async def test_a_second_press_while_the_database_is_out_updates_the_request_held
     world: World = await world_factory(
         mongodb_uri=own_database.uri, db_timeout_ms=LONG_DB_TIMEOUT_MS, semantic_detection=False
     )
-    room, (alice, counselor) = await world.scene("patient", "counselor")
-    on_call = await world.connect(counselor)
-    await on_call.ok("oncall:set", {"on": True})
-    patient = await world.connect(alice, join=room)
+    room, alice, on_call, patient = await patient_and_counselor_on_call(world)
 
     pause(own_database)
     try:
@@ -201,10 +203,7 @@ async def test_a_server_stopping_while_the_database_is_out_names_each_request_it
 ) -> None:
     server = await server_factory(mongodb_uri=own_database.uri, db_timeout_ms=1500, semantic_detection=False)
     world = World(server=server, password_hash=password_hash)
-    room, (alice, counselor) = await world.scene("patient", "counselor")
-    on_call = await world.connect(counselor)
-    await on_call.ok("oncall:set", {"on": True})
-    patient = await world.connect(alice, join=room)
+    room, alice, on_call, patient = await patient_and_counselor_on_call(world)
     own_database.stop()
     ack = await press(patient, room.id)
     assert (await on_call.next("alert:new"))["id"] == ack["flag_id"]
@@ -223,10 +222,7 @@ async def test_a_server_stopping_after_the_database_is_back_stores_the_held_requ
 ) -> None:
     server = await server_factory(mongodb_uri=own_database.uri, db_timeout_ms=1500, semantic_detection=False)
     world = World(server=server, password_hash=password_hash)
-    room, (alice, counselor) = await world.scene("patient", "counselor")
-    on_call = await world.connect(counselor)
-    await on_call.ok("oncall:set", {"on": True})
-    patient = await world.connect(alice, join=room)
+    room, alice, on_call, patient = await patient_and_counselor_on_call(world)
     own_database.stop()
     ack = await press(patient, room.id)
     await on_call.next("alert:new")
