@@ -18,7 +18,7 @@ import asyncio
 import contextlib
 import logging
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from server.models import Flag
@@ -37,6 +37,7 @@ class CrisisOutbox:
         self._limit = limit
         self._docs: OrderedDict[str, dict[str, Any]] = OrderedDict()  # by dedupe_key
         self._amends: dict[str, tuple[int, frozenset[str]]] = {}  # by dedupe_key: (version, fields)
+        self._then: dict[str, Callable[[Flag], Awaitable[None]]] = {}  # by dedupe_key: once stored
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self.stored = 0
@@ -45,10 +46,13 @@ class CrisisOutbox:
     def __len__(self) -> int:
         return len(self._docs)
 
-    def keep(self, doc: dict[str, Any]) -> None:
-        """Hold a flag document (already alerted) until the database takes it."""
+    def keep(self, doc: dict[str, Any], *, then: Callable[[Flag], Awaitable[None]] | None = None) -> None:
+        """Hold a flag document (already alerted) until the database takes it; `then` runs
+        once it is stored (e.g. the audit entry of the help request it is)."""
         key = doc["dedupe_key"]
         self._docs[key] = doc
+        if then is not None:
+            self._then[key] = then
         self._docs.move_to_end(key)
         while len(self._docs) > self._limit:
             _, dropped = self._docs.popitem(last=False)
@@ -84,6 +88,12 @@ class CrisisOutbox:
             self._amends.pop(key, None)
             self._docs.pop(key, None)
             self.stored += 1
+            then = self._then.pop(key, None)
+            if then is not None:
+                try:
+                    await then(flag)
+                except StorageError as exc:  # the flag is stored; only what follows it is lost
+                    log.warning("crisis outbox: flag %s stored, its follow-up not (%s)", flag.id, type(exc).__name__)
 
     async def _store(self, doc: dict[str, Any]) -> Flag:
         """Insert; if a slower copy of the same send got in first with `alerted: false`,

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
 
@@ -144,14 +145,20 @@ async def store_flag_promptly(
 
 
 async def raise_crisis_alone(
-    ctx: AppContext, flag_doc: dict[str, Any], deadline: float, *, alert_by: float | None = None
+    ctx: AppContext,
+    flag_doc: dict[str, Any],
+    deadline: float,
+    *,
+    alert_by: float | None = None,
+    then: Callable[[Flag], Awaitable[None]] | None = None,
 ) -> Flag | None:
     """A crisis with no message to post (a refused send, the database out, a check-in
     note, the help button) reaches a counselor: stored and alerted if the database answers
     by `deadline` (a loop time), else alerted from memory (by `alert_by` at the latest,
     see store_flag_promptly) and kept in the crisis outbox until it does.
-    Returns the stored flag, or None when it waits in the outbox. The stored flag is
-    another one when the same `dedupe_key` was stored first (by another process)."""
+    Returns the stored flag, or None when it waits in the outbox (`then` runs when the
+    outbox has stored it). The stored flag is another one when the same `dedupe_key` was
+    stored first (by another process)."""
     try:
         async with asyncio.timeout_at(deadline):
             flag, _ = await store_flag_promptly(ctx, flag_doc, alert_by=alert_by)
@@ -163,7 +170,7 @@ async def raise_crisis_alone(
             raise
         if not flag_doc["alerted"]:
             await alert_from_memory(ctx, flag_doc)
-        ctx.crisis_outbox.keep(flag_doc)  # stored when the database answers
+        ctx.crisis_outbox.keep(flag_doc, then=then)  # stored when the database answers
         return None
 
 

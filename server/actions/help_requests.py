@@ -24,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
 
@@ -57,19 +58,30 @@ async def request_help(ctx: AppContext, conn: Connection, cmd: HelpRequest) -> d
     await routing.send_crisis_resources(ctx, principal.user_id, ObjectId(), language=principal.language)
     room = await _room_for(ctx, conn, cmd.room_id, alert_by)
     on_call = await routing.anyone_on_call(ctx, room.cohort_id)
-    async with ctx.help_turns.of(principal.user_id):  # two tabs at once: the second finds the first's
-        flag, stored = await _press(ctx, principal, room, cmd.note, utcnow(), alert_by)
-    if stored:
+
+    async def audit(flag: Flag) -> None:  # now, or when the crisis outbox stores the request
         await record(ctx, "help.request", principal, ("flag", flag.id), conn.origin, repeat=flag.help_presses > 1)
-    else:  # nothing can be written now; the flag itself waits in the crisis outbox
-        log.warning("help request %s held in memory: its audit entry is not written", flag.id)
+
+    async with ctx.help_turns.of(principal.user_id):  # two tabs at once: the second finds the first's
+        flag, stored = await _press(ctx, principal, room, cmd.note, utcnow(), alert_by, audit)
+    if stored:
+        await audit(flag)
+    else:  # nothing can be written now; the request waits in the crisis outbox
+        log.warning("help request %s held in memory: audited when it is stored", flag.id)
     return {"flag_id": str(flag.id), "status": flag.status, "counselor_on_call": on_call}
 
 
 async def _press(
-    ctx: AppContext, principal: Principal, room: Room, note: str | None, now: datetime, alert_by: float
+    ctx: AppContext,
+    principal: Principal,
+    room: Room,
+    note: str | None,
+    now: datetime,
+    alert_by: float,
+    audit: Callable[[Flag], Awaitable[None]],
 ) -> tuple[Flag, bool]:
-    """The patient's open request, pressed again, or a new one: (flag, stored)."""
+    """The patient's open request, pressed again, or a new one: (flag, stored). A new one
+    the database cannot take now is audited when the crisis outbox stores it."""
     held = ctx.crisis_outbox.newest(lambda doc: doc["source"] == SOURCE and doc["author_id"] == principal.user_id)
     if held is not None:  # pressed while the database is out: update the request held in memory
         pressed: dict[str, Any] = {"help_presses": held.get("help_presses", 1) + 1, "last_pressed_at": now}
@@ -92,7 +104,7 @@ async def _press(
     if open_flag is not None:
         return await _press_again(ctx, open_flag, note, now), True
     doc = _request_doc(principal, room, note, now, after)
-    stored = await flags.raise_crisis_alone(ctx, doc, alert_by, alert_by=alert_by)
+    stored = await flags.raise_crisis_alone(ctx, doc, alert_by, alert_by=alert_by, then=audit)
     if stored is None:
         return Flag.from_doc(doc), False
     if stored.id != doc["_id"]:  # another process stored this press's request first

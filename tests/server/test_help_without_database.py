@@ -74,6 +74,8 @@ async def test_a_help_request_while_the_database_stalls_reaches_the_counselor_an
     await world.server.ctx.crisis_outbox.flush()  # the database is back: the request is stored
     [stored] = await help_flags(world, alice.id)
     assert str(stored["_id"]) == ack["flag_id"] and stored["alerted"] is True and stored["help_presses"] == 1
+    # ...and on the audit record, like a request stored at once
+    assert await world.stores.audit.count({"action": "help.request", "target_id": ack["flag_id"]}) == 1
 
     again = await press(patient, room.id)  # a press after the database is back updates it
     assert again["ok"] is True and again["flag_id"] == ack["flag_id"]
