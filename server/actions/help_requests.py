@@ -82,7 +82,10 @@ async def _press(
 ) -> tuple[Flag, bool]:
     """The patient's open request, pressed again, or a new one: (flag, stored). A new one
     the database cannot take now is audited when the crisis outbox stores it."""
-    held = ctx.crisis_outbox.newest(lambda doc: doc["source"] == SOURCE and doc["author_id"] == principal.user_id)
+    mine = principal.user_id
+    held = ctx.crisis_outbox.newest(
+        lambda doc: doc["source"] == SOURCE and doc["author_id"] == mine and doc["cohort_id"] == room.cohort_id
+    )
     if held is not None:  # pressed while the database is out: update the request held in memory
         pressed: dict[str, Any] = {"help_presses": held.get("help_presses", 1) + 1, "last_pressed_at": now}
         if note:
@@ -101,8 +104,10 @@ async def _press(
         if isinstance(exc, StorageError) and not is_outage(exc):
             raise
         open_flag, after = None, f"unknown-{ObjectId()}"  # a new request: a duplicate beats a miss
-    if open_flag is not None:
+    if open_flag is not None and open_flag.cohort_id == room.cohort_id:
         return await _press_again(ctx, open_flag, note, now), True
+    # (An open request of another cohort, one the patient has left, stays with its counselors:
+    # this press goes to those of the cohort the patient is in now.)
     doc = _request_doc(principal, room, note, now, after)
     stored = await flags.raise_crisis_alone(ctx, doc, alert_by, alert_by=alert_by, then=audit)
     if stored is None:

@@ -79,3 +79,27 @@ async def test_only_patients_press_it_and_presses_are_rate_limited(world: World,
     replies = [await patient.call("help:request", {}) for _ in range(7)]
     assert [r["ok"] for r in replies][:5] == [True] * 5 and replies[-1]["error"]["code"] == "rate_limited"
     assert len({r["flag_id"] for r in replies if r["ok"]}) == 1
+
+
+async def test_after_moving_to_another_cohort_a_press_reaches_the_new_cohorts_counselors(
+    world: World, cohort: Cohort
+) -> None:
+    """A request left open in her old cohort is not 'pressed again': the counselors who are
+    hers now must hear of her."""
+    patient = await world.connect(cohort.alice, join=cohort.room)
+    old = await patient.ok("help:request", {"room_id": str(cohort.room.id)})
+    new_cohort = await world.cohort("Morning IOP")
+    new_room = await world.room(new_cohort)
+    new_counselor = await world.user("counselor", "New counselor")
+    await world.enrol(new_cohort, new_counselor)
+    await world.enrol(new_cohort, cohort.alice)
+    await world.stores.cohorts.set_membership(cohort.id, "member_ids", cohort.alice.id, False)
+    theirs = await world.connect(new_counselor)
+    await theirs.ok("oncall:set", {"on": True})
+
+    moved = await world.connect(cohort.alice, join=new_room)
+    again = await moved.ok("help:request", {"room_id": str(new_room.id)})
+
+    assert again["flag_id"] != old["flag_id"]
+    alert = await theirs.next("alert:new")
+    assert alert["id"] == again["flag_id"] and alert["cohort_id"] == str(new_cohort)
