@@ -65,7 +65,12 @@ async def request_help(ctx: AppContext, conn: Connection, cmd: HelpRequest) -> d
     async with ctx.help_turns.of(principal.user_id):  # two tabs at once: the second finds the first's
         flag, stored = await _press(ctx, principal, room, cmd.note, utcnow(), alert_by, audit)
     if stored:
-        await audit(flag)
+        try:
+            await audit(flag)
+        except StorageError as exc:  # the counselor has the request: never tell the patient it failed
+            if not is_outage(exc):
+                raise
+            log.warning("help request %s: its audit entry is not written (%s)", flag.id, type(exc).__name__)
     else:  # nothing can be written now; the request waits in the crisis outbox
         log.warning("help request %s held in memory: audited when it is stored", flag.id)
     return {"flag_id": str(flag.id), "status": flag.status, "counselor_on_call": on_call}
