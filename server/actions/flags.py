@@ -15,12 +15,12 @@ from bson import ObjectId
 
 from moderation import Detection
 from server.actions.assessment import decide
-from server.actions.audit import record
+from server.actions.audit import actor_of, record
 from server.actions.routing import alert_from_memory, deliver_new_flag, route_new_flag, viewer_rooms
 from server.clock import utcnow
 from server.context import AppContext
 from server.errors import Forbidden, NotFound
-from server.models import Flag, Message, Origin, Principal, Room
+from server.models import Flag, Message, Origin, Principal, Room, User
 from server.store.failures import StorageError, is_outage
 from server.wire import events
 from server.wire.schemas import Concern
@@ -74,7 +74,7 @@ def detector_flag_doc(message_doc: dict[str, Any], room: Room, detection: Detect
 
 
 def patient_flag_doc(
-    principal: Principal,
+    patient: Principal | User,
     room: Room,
     *,
     source: str,
@@ -86,18 +86,21 @@ def patient_flag_doc(
     categories: list[str] | None = None,
     **extra: Any,
 ) -> dict[str, Any]:
-    """The flag a patient raises without a chat message (the help button, a check-in): it
-    never shows in a room, so its `message_id` names no message; `resources_sent` because
-    the caller has already shown the patient the crisis resources, or did not need to."""
+    """The flag about a patient without a chat message (the help button, a check-in, the
+    silence signal): it never shows in a room, so its `message_id` names no message;
+    `resources_sent` because the caller has already shown the patient the crisis
+    resources, or did not need to."""
+    author = actor_of(patient)
+    assert author is not None
     return {
         "dedupe_key": dedupe_key,
         "message_id": ObjectId(),
         "room_id": room.id,
         "cohort_id": room.cohort_id,
         "cohort_name": room.cohort_name,
-        "author_id": principal.user_id,
-        "author_name": principal.display_name,
-        "author_role": principal.role,
+        "author_id": author.id,
+        "author_name": author.name,
+        "author_role": author.role,
         "text": text,
         "severity": severity,
         "categories": categories or [],

@@ -16,6 +16,7 @@ from datetime import date, datetime, timedelta
 
 from bson import ObjectId
 
+from server.actions import flags
 from server.actions.local_days import timezone_of
 from server.actions.periodic import repeat
 from server.clock import local_day, utcnow
@@ -69,28 +70,16 @@ async def _check(
         return None
     last_active = max(before)
     flag, created = await ctx.stores.flags.insert(
-        {
-            "dedupe_key": f"silence:{patient_id}:{last_active.isoformat()}",
-            "message_id": ObjectId(),  # no message
-            "room_id": room.id,
-            "cohort_id": room.cohort_id,
-            "cohort_name": room.cohort_name,
-            "author_id": patient_id,
-            "author_name": patient.display_name,
-            "author_role": patient.role,
-            "text": None,
-            "severity": "low",
-            "categories": [],
-            "matches": [],
-            "source": "silence",
-            "reported_by": None,
-            "reason": f"silent since {last_active.isoformat()} after {len(before)} active days",
-            "status": "open",
-            "escalation_level": 0,
-            "break_glass": False,
-            "created_at": now,
-            "alerted": True,  # queue only: no alert, no sound
-            "resources_sent": True,
-        }
+        flags.patient_flag_doc(
+            patient,
+            room,
+            source="silence",
+            severity="low",
+            text=None,
+            reason=f"silent since {last_active.isoformat()} after {len(before)} active days",
+            dedupe_key=f"silence:{patient_id}:{last_active.isoformat()}",
+            now=now,
+            alerted=True,  # queue only: no alert, no sound
+        )
     )
     return flag if created else None
