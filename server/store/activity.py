@@ -12,13 +12,13 @@ from datetime import date, timedelta
 
 from bson import ObjectId
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import BulkWriteError, PyMongoError
+from pymongo.errors import PyMongoError
 
 from server.store.pacer import Pacer
+from server.store.upsert import insert_new
 
 log = logging.getLogger(__name__)
 WRITE_EVERY = 1.0  # seconds
-DUPLICATE_KEY = 11000
 
 
 def _key(user_id: ObjectId, day: date) -> str:
@@ -54,11 +54,8 @@ class ActivityStore:
             await self._pacer.pause(WRITE_EVERY)
         while self._pending:
             keys, self._pending = sorted(self._pending), set()
-            try:
-                await self._days.insert_many([{"_id": k} for k in keys], ordered=False)
-            except BulkWriteError as exc:  # days already recorded (another process, a restart)
-                if any(e.get("code") != DUPLICATE_KEY for e in exc.details["writeErrors"]):
-                    log.warning("activity days not recorded (%d errors)", len(exc.details["writeErrors"]))
+            try:  # days already recorded (another process, a restart) are left as they are
+                await insert_new(self._days, [{"_id": k} for k in keys])
             except PyMongoError as exc:  # a weak signal: a missed day only delays a silence flag
                 log.warning("activity days not recorded (%s)", type(exc).__name__)
 

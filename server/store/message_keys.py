@@ -24,11 +24,8 @@ from collections.abc import Iterable
 
 from bson import ObjectId
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import BulkWriteError
 
-from server.store.upsert import replace_by_id
-
-DUPLICATE_KEY = 11000
+from server.store.upsert import insert_new, replace_by_id
 
 
 def seq_key(room_id: ObjectId, seq: int) -> str:
@@ -45,14 +42,7 @@ class MessageKeys:
 
     async def add(self, keys: Iterable[tuple[str, ObjectId]]) -> None:
         """Insert keys; ones already there (a retry, a self-heal) are left as they were."""
-        docs = [{"_id": key, "m": message_id} for key, message_id in keys]
-        if not docs:
-            return
-        try:
-            await self._keys.insert_many(docs, ordered=False)
-        except BulkWriteError as exc:
-            if any(e.get("code") != DUPLICATE_KEY for e in exc.details["writeErrors"]):
-                raise
+        await insert_new(self._keys, [{"_id": key, "m": message_id} for key, message_id in keys])
 
     async def point(self, key: str, message_id: ObjectId) -> None:
         """Repoint a key (an earlier attempt's id whose insert failed)."""

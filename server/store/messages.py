@@ -42,6 +42,7 @@ from server.store.message_keys import MessageKeys, client_key, seq_key
 from server.store.pacer import Pacer
 from server.store.recent import COLD_LOAD, RecentCache, RecentHistory, visible_to
 from server.store.recent import KEEP as RECENT_KEEP
+from server.store.upsert import DUPLICATE_KEY, insert_new
 
 log = logging.getLogger(__name__)
 MAX_SEQ_RETRIES = 20
@@ -51,7 +52,6 @@ KEYED_ROUNDS = 4  # pages of seq keys read before a page mostly hidden from this
 MAX_BATCH = 256
 MARK_DELIVERED_EVERY = 0.5  # seconds
 STAMP_EVERY = 2.0  # seconds, alone on the database: stamps only serve cold loads after a restart
-DUPLICATE_KEY = 11000
 
 
 @dataclass
@@ -233,13 +233,7 @@ class MessageStore:
         return low
 
     async def _mark_undelivered(self, markers: list[dict[str, Any]]) -> None:
-        if not markers:
-            return
-        try:
-            await self._undelivered.insert_many(markers, ordered=False)
-        except BulkWriteError as exc:  # a retried send: its marker is there already
-            if any(e.get("code") != DUPLICATE_KEY for e in exc.details["writeErrors"]):
-                raise
+        await insert_new(self._undelivered, markers)  # a retried send: its marker is there already
 
     async def _add_keys(self, docs: list[dict[str, Any]]) -> None:
         """The seq and client keys of stored messages (FerretDB). Shared by several

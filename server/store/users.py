@@ -17,14 +17,13 @@ from typing import Any
 from bson import ObjectId
 from pymongo import ReturnDocument
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import BulkWriteError, DuplicateKeyError
+from pymongo.errors import DuplicateKeyError
 
 from server.clock import utcnow
 from server.errors import Conflict
 from server.models import User
-from server.store.upsert import upsert_by_id
+from server.store.upsert import insert_new, upsert_by_id
 
-DUPLICATE_KEY = 11000
 NOBODY = ObjectId("000000000000000000000000")  # no account has it
 
 
@@ -77,15 +76,7 @@ class UserStore:
             async for doc in self._users.find({}, {"username": 1})
             if doc["username"] not in keyed
         ]
-        if not missing:
-            return 0
-        try:
-            await self._usernames.insert_many(missing, ordered=False)
-        except BulkWriteError as exc:  # another process keyed some at the same start-up
-            if any(e.get("code") != DUPLICATE_KEY for e in exc.details["writeErrors"]):
-                raise
-            return len(missing) - len(exc.details["writeErrors"])
-        return len(missing)
+        return await insert_new(self._usernames, missing)  # another process may key some at the same start-up
 
     async def remember_address(self, user: User, address: str, keep: int = 10) -> None:
         if address in user.known_addresses:
