@@ -418,10 +418,11 @@ class MessageStore:
             if len(messages) != len(wanted) or not contiguous or behind:
                 messages = None  # a lost, late or concurrent update of the list: read the slow way
             complete = bool(room.get("recent_from_start")) and len(ids) <= COLD_LOAD
-        if messages is not None and await self._stored_after(room_id, messages[-1].seq if messages else 0):
+        listed_last = messages[-1].seq if messages else 0
+        if messages is not None and await self._stored_after(room_id, listed_last):
             # The list ends early: another process's stamp still on its way, or one lost
             # to a concurrent update (FerretDB 1.24 is not atomic). Read up to the real end.
-            messages, more = await self._newest_by_keys(room_id, messages[-1].seq if messages else 0)
+            messages, more = await self._newest_by_keys(room_id, listed_last)
             complete = not more
         if messages is None:
             messages, more = await self._page(room_id, {}, RECENT_KEEP, newest_first=True, viewer=None)
