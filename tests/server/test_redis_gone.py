@@ -12,6 +12,7 @@ import os
 import signal
 from collections.abc import AsyncIterator
 from datetime import timedelta
+from typing import Any
 
 import pytest
 import redis.asyncio as aioredis
@@ -37,6 +38,12 @@ async def stalled_redis(redis_url: str) -> AsyncIterator[int]:  # noqa: F811
     os.kill(pid, signal.SIGCONT)
 
 
+async def world_on(url: str, server_factory, password_hash: str, **overrides: Any) -> World:  # type: ignore[no-untyped-def]
+    """A server on this Redis (lexicon only: these stories are about Redis, not the model)."""
+    server = await server_factory(redis_url=url, semantic_detection=False, **overrides)
+    return World(server=server, password_hash=password_hash)
+
+
 async def stop_redis(url: str) -> None:
     client = aioredis.from_url(url)
     try:
@@ -52,8 +59,7 @@ async def test_with_redis_gone_a_help_request_reaches_staff_and_the_patient_is_a
     password_hash: str,
     redis_url: str,  # noqa: F811
 ) -> None:
-    server = await server_factory(redis_url=redis_url, semantic_detection=False)
-    world = World(server=server, password_hash=password_hash)
+    world = await world_on(redis_url, server_factory, password_hash)
     room, (alice, counselor, staff) = await world.scene("patient", "counselor", "staff")
     await world.connect(counselor)  # connected, not on call
     desk = await world.connect(staff)
@@ -72,8 +78,7 @@ async def test_with_redis_gone_a_crisis_checkin_note_reaches_staff_and_is_saved(
     password_hash: str,
     redis_url: str,  # noqa: F811
 ) -> None:
-    server = await server_factory(redis_url=redis_url, semantic_detection=False)
-    world = World(server=server, password_hash=password_hash)
+    world = await world_on(redis_url, server_factory, password_hash)
     room, (alice, staff) = await world.scene("patient", "staff")
     desk = await world.connect(staff)
     patient = await world.connect(alice)
@@ -92,15 +97,14 @@ async def test_with_redis_gone_an_unacknowledged_help_request_still_escalates_to
     password_hash: str,
     redis_url: str,  # noqa: F811
 ) -> None:
-    server = await server_factory(redis_url=redis_url, semantic_detection=False, escalate_after_seconds=60)
-    world = World(server=server, password_hash=password_hash)
+    world = await world_on(redis_url, server_factory, password_hash, escalate_after_seconds=60)
     room, (alice, counselor) = await world.scene("patient", "counselor")
     off_call = await world.connect(counselor)
     patient = await world.connect(alice, join=room)
     await stop_redis(redis_url)
     ack = await patient.ok("help:request", {"room_id": str(room.id)})
 
-    escalated = await escalation.sweep(server.ctx, now=utcnow() + timedelta(seconds=61))
+    escalated = await escalation.sweep(world.server.ctx, now=utcnow() + timedelta(seconds=61))
 
     assert [str(f.id) for f in escalated] == [ack["flag_id"]]
     alert = await off_call.next("alert:new")
@@ -113,8 +117,7 @@ async def test_with_redis_stalled_a_help_request_still_alerts_the_counselor_here
     redis_url: str,  # noqa: F811
     stalled_redis: int,
 ) -> None:
-    server = await server_factory(redis_url=redis_url, semantic_detection=False)
-    world = World(server=server, password_hash=password_hash)
+    world = await world_on(redis_url, server_factory, password_hash)
     room, (alice, counselor) = await world.scene("patient", "counselor")
     on_call = await world.connect(counselor)
     await on_call.ok("oncall:set", {"on": True})
@@ -134,8 +137,7 @@ async def test_with_redis_stalled_a_crisis_checkin_note_reaches_staff_and_is_sav
     redis_url: str,  # noqa: F811
     stalled_redis: int,
 ) -> None:
-    server = await server_factory(redis_url=redis_url, semantic_detection=False, escalate_after_seconds=60)
-    world = World(server=server, password_hash=password_hash)
+    world = await world_on(redis_url, server_factory, password_hash, escalate_after_seconds=60)
     room, (alice, counselor, staff) = await world.scene("patient", "counselor", "staff")
     off_call = await world.connect(counselor)
     desk = await world.connect(staff)
@@ -144,7 +146,7 @@ async def test_with_redis_stalled_a_crisis_checkin_note_reaches_staff_and_is_sav
     os.kill(stalled_redis, signal.SIGSTOP)
     saved = await patient.call("checkin:submit", {"mood": 2, "craving": 3, "note": CRISIS})
     alert = await desk.next("alert:new")
-    escalated = await escalation.sweep(server.ctx, now=utcnow() + timedelta(seconds=61))
+    escalated = await escalation.sweep(world.server.ctx, now=utcnow() + timedelta(seconds=61))
 
     assert saved["ok"] is True and alert["text"] == CRISIS, saved
     assert [str(f.id) for f in escalated] == [alert["id"]]
