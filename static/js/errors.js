@@ -10,7 +10,7 @@ export class AppError extends Error {
     // The message was not posted, but its crisis was raised (the server says so) ...
     this.alerted = alerted === true;
     // ... and whether a counselor on call has it (false: nobody is on call right now).
-    this.counselorOnCall = counselor_on_call === false ? false : counselor_on_call === true ? true : null;
+    this.counselorOnCall = typeof counselor_on_call === "boolean" ? counselor_on_call : null;
     this.serverMessage = message || "";
     this.retryAfter = retry_after === null || retry_after === undefined ? null : Number(retry_after);
     this.status = status;
