@@ -13,7 +13,7 @@ or was escalated to every counselor; staff receive everything.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -104,22 +104,19 @@ def violations(viewer: Viewer, event: str, payload: Any) -> list[str]:
 MESSAGE_STATUSES: Final = frozenset({"visible", "held", "hidden", "deleted"})
 
 
-def _messages(payload: dict[str, Any]) -> list[dict[str, Any]]:
-    """Every message-shaped object in a payload, at any depth (a room's `pinned`, a list)."""
-    found = [payload] if payload.get("status") in MESSAGE_STATUSES and "author" in payload else []
+def _objects(payload: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    """The payload and every object inside it, at any depth (a room's `pinned`, a list)."""
+    yield payload
     for value in payload.values():
-        items = value if isinstance(value, list) else [value]
-        found += [m for item in items if isinstance(item, dict) for m in _messages(item)]
-    return found
+        for item in value if isinstance(value, list) else [value]:
+            if isinstance(item, dict):
+                yield from _objects(item)
+
+
+def _messages(payload: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every message-shaped object in a payload."""
+    return [o for o in _objects(payload) if o.get("status") in MESSAGE_STATUSES and "author" in o]
 
 
 def _detector_keys(payload: dict[str, Any]) -> set[str]:
-    keys = set(DETECTOR_KEYS & payload.keys())
-    for value in payload.values():
-        if isinstance(value, dict):
-            keys |= _detector_keys(value)
-        elif isinstance(value, list):
-            for item in value:
-                if isinstance(item, dict):
-                    keys |= _detector_keys(item)
-    return keys
+    return {key for o in _objects(payload) for key in DETECTOR_KEYS & o.keys()}
