@@ -111,10 +111,13 @@ async def create_cohort(request: web.Request) -> web.Response:
 async def update_cohort(request: web.Request) -> web.Response:
     caller = await staff(request)
     ctx = context(request)
+    cohort_id = path_id(request, "id")
     fields = _cohort_fields(await body(request), creating=False)
-    cohort = await ctx.stores.cohorts.update(path_id(request, "id"), fields) if fields else None
+    # The edit form sends `active` with every save: only a real opening or closing moves sockets.
+    before = await ctx.stores.cohorts.get(cohort_id) if "active" in fields else None
+    cohort = await ctx.stores.cohorts.update(cohort_id, fields) if fields else None
     if cohort is None:
-        cohort = await ctx.stores.cohorts.get(path_id(request, "id"))
+        cohort = await ctx.stores.cohorts.get(cohort_id)
         if cohort is None:
             raise NotFound("That cohort does not exist.")
     if "name" in fields:
@@ -122,7 +125,7 @@ async def update_cohort(request: web.Request) -> web.Response:
         for room in await ctx.stores.rooms.for_cohorts(frozenset([cohort.id])):
             await ctx.control.publish("room_changed", room_id=str(room.id))
     await record(ctx, "admin.cohort_update", caller, ("cohort", cohort.id), origin(request), fields=sorted(fields))
-    if "active" in fields:
+    if before is not None and before.active != cohort.active:
         await _open_or_close_live(ctx, cohort)
     return json_response(cohort_payload(cohort))
 
